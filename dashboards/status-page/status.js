@@ -1,0 +1,122 @@
+// The crew's status page: one list, problems first, plain words for every reason.
+const REASONS = {
+  timeout: 'no answer in time — check power and cable',
+  'connection-refused': 'device refused the connection — is it running?',
+  'crc-error': 'garbled data on the RS-485 line — check wiring and termination',
+  'illegal-address': 'controller rejects the register map — wrong profile?',
+  'illegal-function': 'controller does not support a request — wrong profile?',
+  'auth-failed': 'wrong user or password for the camera',
+  'clock-skew': 'camera clock is wrong — set NTP',
+  'stream-unreachable': 'video stream does not answer',
+  'ir-fault': 'picture is black at night — IR illuminator failed?',
+  'bad-response': 'device answered with garbage',
+  'port-unavailable': 'serial port missing — adapter unplugged?',
+  'not-polled-yet': 'starting up',
+};
+const ORDER = { offline: 0, degraded: 1, online: 2 };
+
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.hash.slice(1));
+if (params.get('token')) {
+  localStorage.setItem('gatehouse-token', params.get('token'));
+  history.replaceState(null, '', location.pathname);
+}
+let token = localStorage.getItem('gatehouse-token') ?? '';
+
+function explain(reason) {
+  if (!reason) return '';
+  if (reason.startsWith('barrier-fault:')) return `barrier controller fault ${reason.split(':')[1]}`;
+  return REASONS[reason] ?? reason;
+}
+
+function facts(d) {
+  const f = d.fields ?? {};
+  const rows = [];
+  if (d.kind === 'barrier') {
+    if (f.arm_state) rows.push(['arm', f.arm_state]);
+    if (f.loop_occupied !== undefined) rows.push(['loop', f.loop_occupied ? 'car present' : 'clear']);
+    if (f.vehicles_in !== undefined) rows.push(['in / out', `${f.vehicles_in} / ${f.vehicles_out ?? '?'}`]);
+  } else {
+    if (f.ir_mode) rows.push(['IR', `${f.ir_mode}${f.night ? ' (night)' : ''}`]);
+    if (f.snapshot_luma !== undefined) rows.push(['brightness', Math.round(f.snapshot_luma)]);
+    if (f.clock_skew_s !== undefined) rows.push(['clock skew', `${Math.round(f.clock_skew_s)} s`]);
+  }
+  if (d.site || d.lane) rows.push(['where', [d.site, d.lane].filter(Boolean).join(' / ')]);
+  return rows;
+}
+
+function render(data) {
+  $('village').textContent = data.village;
+  const devices = [...data.devices].sort(
+    (a, b) => ORDER[a.health.status] - ORDER[b.health.status] || a.id.localeCompare(b.id),
+  );
+  const bad = devices.filter((d) => d.health.status !== 'online').length;
+  $('summary').textContent =
+    `${devices.length} devices · ${bad === 0 ? 'all online' : `${bad} need attention`}`;
+  const onlyProblems = $('problems-only').checked;
+  const list = $('devices');
+  list.replaceChildren();
+  for (const d of devices) {
+    if (onlyProblems && d.health.status === 'online') continue;
+    const li = document.createElement('li');
+    li.className = d.health.status;
+    li.dataset.device = d.id;
+    const name = document.createElement('div');
+    name.className = 'name';
+    name.textContent = d.name ? `${d.name} (${d.id})` : d.id;
+    const status = document.createElement('span');
+    status.className = 'status';
+    status.textContent = d.health.status;
+    const reason = document.createElement('span');
+    reason.className = 'reason';
+    reason.textContent = d.health.reason ? `${d.health.reason}: ${explain(d.health.reason)}` : '';
+    const meta = document.createElement('div');
+    meta.className = 'meta';
+    meta.textContent = `${d.kind} · since ${new Date(d.health.since).toLocaleTimeString()}`;
+    const dl = document.createElement('dl');
+    for (const [k, v] of facts(d)) {
+      const dt = document.createElement('dt');
+      dt.textContent = k;
+      const dd = document.createElement('dd');
+      dd.textContent = String(v);
+      dl.append(dt, dd);
+    }
+    li.append(name, status, reason, meta, dl);
+    list.append(li);
+  }
+  $('updated').textContent = new Date().toLocaleTimeString();
+}
+
+let last;
+async function refresh() {
+  if (!token) {
+    $('login').hidden = false;
+    $('summary').textContent = 'sign in to see devices';
+    return;
+  }
+  try {
+    const res = await fetch('/api/v1/devices', { headers: { authorization: `Bearer ${token}` } });
+    if (res.status === 401 || res.status === 403) {
+      localStorage.removeItem('gatehouse-token');
+      token = '';
+      $('login').hidden = false;
+      $('summary').textContent = 'that token was not accepted';
+      return;
+    }
+    $('login').hidden = true;
+    last = await res.json();
+    render(last);
+  } catch {
+    $('summary').textContent = 'gateway not reachable — retrying';
+  }
+}
+
+$('login').addEventListener('submit', (e) => {
+  e.preventDefault();
+  token = $('token').value.trim();
+  localStorage.setItem('gatehouse-token', token);
+  void refresh();
+});
+$('problems-only').addEventListener('change', () => last && render(last));
+void refresh();
+setInterval(refresh, 2000);

@@ -1,0 +1,35 @@
+import { Type } from '@sinclair/typebox';
+import type { DriverPlugin } from '../../gateway/core/plugins.ts';
+import { createOnvifDriver } from './index.ts';
+import { OnvifDeviceOptionsSchema, type OnvifDeviceOptionsInput } from './options.ts';
+
+const options = Type.Omit(OnvifDeviceOptionsSchema, ['pollMs']);
+
+function create(kind: 'probe' | 'barrier'): DriverPlugin['create'] {
+  return (device, env) => {
+    const { id: _id, kind: _kind, driver: _driver, name: _name, site: _site, lane: _lane, ...rest } = device;
+    return createOnvifDriver(
+      device.id,
+      kind,
+      rest as unknown as OnvifDeviceOptionsInput,
+      env.context(device),
+    );
+  };
+}
+
+/** ONVIF cameras ("probes"). */
+export function onvifPlugin(): DriverPlugin {
+  return { driver: 'onvif', kinds: ['probe'], defaultPollMs: 5000, options, create: create('probe') };
+}
+
+/** A barrier wired to a camera's relay output, commanded through the camera. */
+export function onvifRelayPlugin(): DriverPlugin {
+  return {
+    driver: 'onvif-relay',
+    kinds: ['barrier'],
+    defaultPollMs: 1000,
+    options,
+    check: (device) => (device.relay ? undefined : 'relay: an onvif-relay barrier needs relay: { token: … }'),
+    create: create('barrier'),
+  };
+}

@@ -1,0 +1,81 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { GatehouseError } from '../../errors.ts';
+import { HealthSchema } from '../../core/health.ts';
+import type { DeviceState } from '../../core/state.ts';
+import type { ApiContext } from '../context.ts';
+import { requireRole } from '../auth.ts';
+
+export const DeviceViewSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.String(),
+  driver: Type.String(),
+  name: Type.Optional(Type.String()),
+  site: Type.Optional(Type.String()),
+  lane: Type.Optional(Type.String()),
+  health: HealthSchema,
+  fields: Type.Record(Type.String(), Type.Unknown(), { description: 'latest canonical telemetry' }),
+  lastSeen: Type.Optional(Type.String()),
+  pollMs: Type.Optional(Type.Number()),
+  errors: Type.Integer(),
+  recentEvents: Type.Array(
+    Type.Object(
+      { type: Type.String(), detail: Type.String(), time: Type.Number() },
+      { additionalProperties: true },
+    ),
+  ),
+});
+
+export const DeviceIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
+
+export function deviceView(ctx: ApiContext, s: DeviceState) {
+  const cfg = ctx.registry.get(s.device.id)?.config;
+  return {
+    id: s.device.id,
+    kind: s.device.kind,
+    driver: cfg?.driver ?? 'unknown',
+    ...(cfg?.name ? { name: cfg.name } : {}),
+    ...(s.device.site ? { site: s.device.site } : {}),
+    ...(s.device.lane ? { lane: s.device.lane } : {}),
+    health: s.health,
+    fields: s.fields as Record<string, unknown>,
+    ...(s.lastSeen ? { lastSeen: s.lastSeen } : {}),
+    ...(s.pollMs !== undefined ? { pollMs: s.pollMs } : {}),
+    errors: s.errors,
+    recentEvents: s.recentEvents,
+  };
+}
+
+export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
+  app.addHook('preHandler', requireRole(ctx.tokens, 'reader'));
+
+  app.get(
+    '/api/v1/devices',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'Every device with its latest state and health',
+        security: [{ bearer: [] }],
+        response: { 200: Type.Object({ village: Type.String(), devices: Type.Array(DeviceViewSchema) }) },
+      },
+    },
+    async () => ({ village: ctx.village, devices: ctx.state.all().map((s) => deviceView(ctx, s)) }),
+  );
+
+  app.get(
+    '/api/v1/devices/:id',
+    {
+      schema: {
+        tags: ['devices'],
+        summary: 'One device: latest state, health with reason, recent events',
+        security: [{ bearer: [] }],
+        params: DeviceIdParams,
+        response: { 200: DeviceViewSchema },
+      },
+    },
+    async (req) => {
+      const s = ctx.state.get(req.params.id);
+      if (!s) throw new GatehouseError('GH_DEVICE_NOT_FOUND', [req.params.id]);
+      return deviceView(ctx, s);
+    },
+  );
+};

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+import { isGatehouseError } from '../errors.ts';
+
+const USAGE = `usage: gatehouse <command> [options]   (npm start / npm run demo wrap the first two)
+
+commands:
+  start           run the gateway for a village config (--config FILE)
+  demo            run a whole simulated village with the gateway
+  check           validate a village config and print what it describes (--config FILE)
+  hash-password   read a password on stdin, print its scrypt hash for broker.users[].passwordHash
+  discover        find ONVIF cameras (--cidr / --hosts / --interface) for commissioning
+
+"gatehouse <command> --help" tells more.`;
+
+const COMMANDS: Record<string, () => Promise<{ [k: string]: (argv: string[]) => Promise<void> }>> = {
+  start: () => import('./start.ts'),
+  demo: () => import('./demo.ts'),
+  check: () => import('./check.ts'),
+  'hash-password': () => import('./hash-password.ts'),
+  discover: () => import('./discover.ts'),
+};
+
+const [command, ...argv] = process.argv.slice(2);
+if (!command || command === '--help' || command === '-h' || command === 'help') {
+  console.log(USAGE);
+  process.exit(command ? 0 : 2);
+}
+const load = COMMANDS[command];
+if (!load) {
+  console.error(`unknown command "${command}"\n\n${USAGE}`);
+  process.exit(2);
+}
+try {
+  const mod = await load();
+  const fn = mod[command === 'hash-password' ? 'hashPasswordCommand' : command]!;
+  await fn(argv);
+} catch (err) {
+  if (isGatehouseError(err)) {
+    console.error(`error ${err.code}: ${err.message}`);
+    process.exit(2);
+  }
+  console.error(`error: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+}

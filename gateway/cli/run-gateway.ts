@@ -1,0 +1,75 @@
+import type { Logger } from 'pino';
+import { Gateway } from '../app.ts';
+import type { ApiToken } from '../api/context.ts';
+import type { LoadedConfig } from '../config/load.ts';
+import type { Credentials } from './credentials.ts';
+
+export interface RunOptions {
+  loaded: LoadedConfig;
+  log: Logger;
+  credentials: Credentials;
+  apiPort?: number;
+  apiHost?: string;
+  mqttPort?: number;
+  dataDir?: string;
+  influxUrl?: string;
+}
+
+/**
+ * Start a gateway from a loaded config. A config that names no API tokens gets one
+ * admin token, and one that names no MQTT users gets one admin user, both from the
+ * environment or generated (printed once by the caller, never logged).
+ */
+export async function runGateway(o: RunOptions): Promise<Gateway> {
+  const { config } = o.loaded;
+  const tokens: ApiToken[] = (config.api?.tokens ?? []).map((t) => ({
+    name: t.name,
+    role: t.role,
+    token: t.token as unknown as string,
+  }));
+  if (tokens.length === 0) tokens.push({ name: 'admin', role: 'admin', token: o.credentials.apiToken });
+  const broker = { ...((config.broker as Record<string, unknown>) ?? {}) };
+  const users = (broker.users as unknown[] | undefined) ?? [];
+  if (users.length === 0) {
+    broker.users = [
+      { username: o.credentials.mqttUser, password: o.credentials.mqttPassword, role: 'admin' },
+    ];
+  }
+  return Gateway.start({
+    config: { ...config, broker },
+    configFile: o.loaded.file,
+    log: o.log,
+    tokens,
+    ...(o.apiPort !== undefined ? { apiPort: o.apiPort } : {}),
+    ...(o.apiHost !== undefined ? { apiHost: o.apiHost } : {}),
+    ...(o.mqttPort !== undefined ? { mqttPort: o.mqttPort } : {}),
+    ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+    ...(o.influxUrl !== undefined ? { influxUrl: o.influxUrl } : {}),
+  });
+}
+
+/** Stop cleanly on SIGINT/SIGTERM (a second signal forces the exit). */
+export function onShutdown(log: Logger, stop: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn(`second ${signal}: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    log.info(`${signal} received: stopping (polling, commands, sinks, ports)`);
+    stop().then(
+      () => {
+        log.info('stopped cleanly');
+        log.flush?.();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}

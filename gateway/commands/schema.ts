@@ -1,0 +1,55 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const BARRIER_ACTIONS = ['open', 'close', 'hold-open', 'release', 'stop', 'reset-fault'] as const;
+
+/** Body of POST /api/v1/barriers/:id/commands and of an MQTT `<device>/cmd` message. */
+export const CommandRequestSchema = Type.Object(
+  {
+    requestId: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      pattern: '^[A-Za-z0-9._:-]+$',
+      description: 'idempotency key: the same id never actuates twice',
+    }),
+    action: Type.Union(
+      BARRIER_ACTIONS.map((a) => Type.Literal(a)),
+      { description: BARRIER_ACTIONS.join(' | ') },
+    ),
+    reason: Type.String({ minLength: 1, maxLength: 500, description: 'why, for the audit log' }),
+    holdSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+  },
+  { additionalProperties: false },
+);
+export type CommandRequest = Static<typeof CommandRequestSchema>;
+
+export const CommandStateSchema = Type.Union([
+  Type.Literal('accepted'),
+  Type.Literal('executing'),
+  Type.Literal('confirmed'),
+  Type.Literal('failed'),
+]);
+export type CommandState = Static<typeof CommandStateSchema>;
+
+export const CommandRecordSchema = Type.Object({
+  id: Type.String(),
+  requestId: Type.String(),
+  device: Type.String(),
+  action: Type.String(),
+  actor: Type.String(),
+  reason: Type.String(),
+  state: CommandStateSchema,
+  failure: Type.Optional(Type.String({ description: 'why it failed: interlock:loop-occupied, timeout, …' })),
+  createdAt: Type.String(),
+  updatedAt: Type.String(),
+  history: Type.Array(
+    Type.Object({ state: CommandStateSchema, at: Type.String(), detail: Type.Optional(Type.String()) }),
+  ),
+});
+export type CommandRecord = Static<typeof CommandRecordSchema>;
+
+/** What the broker calls to submit a command received on `<device>/cmd`; the API calls the same. */
+export type SubmitCommand = (
+  device: string,
+  request: CommandRequest,
+  actor: string,
+) => Promise<CommandRecord>;

@@ -1,0 +1,91 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { SecretRefSchema } from './secrets.ts';
+
+const Id = (description: string) =>
+  Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_-]*$', description });
+
+export const ApiTokenSchema = Type.Object(
+  {
+    name: Id('who holds the token; recorded as the actor of its commands'),
+    role: Type.Union([Type.Literal('admin'), Type.Literal('platform'), Type.Literal('reader')], {
+      description: 'admin | platform | reader',
+    }),
+    token: SecretRefSchema,
+  },
+  { additionalProperties: false },
+);
+
+export const ApiConfigSchema = Type.Object(
+  {
+    host: Type.String({ default: '0.0.0.0' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
+    tokens: Type.Array(ApiTokenSchema, { default: [] }),
+  },
+  { additionalProperties: false },
+);
+
+/** Fields every device has, whatever its driver; driver options are checked by the driver's own schema. */
+export const DeviceCommonSchema = Type.Object({
+  id: Id('unique device id; used in topics, tags and URLs'),
+  kind: Type.Union([Type.Literal('barrier'), Type.Literal('probe')], { description: 'barrier | probe' }),
+  driver: Type.String({ minLength: 1, description: 'modbus | onvif | onvif-relay | mqtt' }),
+  name: Type.Optional(Type.String({ maxLength: 200 })),
+  site: Type.Optional(Id('parking site the device belongs to (InfluxDB tag)')),
+  lane: Type.Optional(Id('lane within the site (InfluxDB tag); pairs barriers with probes')),
+  pollMs: Type.Optional(
+    Type.Integer({
+      minimum: 100,
+      maximum: 3_600_000,
+      description: 'poll interval, ms (default: the driver’s)',
+    }),
+  ),
+});
+export type DeviceCommon = Static<typeof DeviceCommonSchema>;
+export const DEVICE_COMMON_KEYS = Object.keys(DeviceCommonSchema.properties);
+
+/** The top level. Sections owned by a module (broker, influx, bridge, buses) take that module's schema. */
+export function villageConfigSchema(sections: {
+  broker: TSchema;
+  influx: TSchema;
+  bridge: TSchema;
+  bus: TSchema;
+}) {
+  return Type.Object(
+    {
+      village: Id('village id; the MQTT topic prefix and the village tag'),
+      site: Type.Optional(Id('default site for devices that name none')),
+      dataDir: Type.Optional(Type.String({ description: 'where spools, audit log and snapshots live' })),
+      logLevel: Type.Optional(
+        Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l))),
+      ),
+      api: Type.Optional(ApiConfigSchema),
+      broker: Type.Optional(sections.broker),
+      influx: Type.Optional(sections.influx),
+      bridge: Type.Optional(sections.bridge),
+      commands: Type.Optional(
+        Type.Object(
+          {
+            confirmTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+      evidence: Type.Optional(
+        Type.Object(
+          {
+            enabled: Type.Boolean({ default: true }),
+            maxFiles: Type.Integer({ minimum: 1, default: 500 }),
+            maxBytes: Type.Integer({ minimum: 1024, default: 200 * 1024 * 1024 }),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+      buses: Type.Array(sections.bus, { default: [] }),
+      devices: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+        default: [],
+        description: 'devices; each checked against the common fields and its driver’s options',
+      }),
+    },
+    { additionalProperties: false },
+  );
+}

@@ -1,0 +1,37 @@
+import type { TObject, TSchema } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import type { Driver, DriverContext } from '../../drivers/driver.ts';
+import type { DeviceKind } from './canonical.ts';
+import type { DeviceCommon } from '../config/schema.ts';
+
+/** A device as the config gives it: the common fields plus the driver's own options. */
+export type DeviceConfig = DeviceCommon & Record<string, unknown>;
+
+export interface PluginEnv {
+  log: Logger;
+  /** Buses from the config, by id (driver plugins that share lines use them). */
+  buses: Map<string, Record<string, unknown>>;
+  /** Per-device context for the driver (log, emit, data dir). */
+  context(device: DeviceConfig): DriverContext;
+}
+
+/**
+ * How a driver family plugs into the gateway (cf. a Telegraf input plugin): a name,
+ * the schema of its device options, and a factory. Adding a vendor of a supported
+ * family is a profile file; adding a family is one plugin.
+ */
+export interface DriverPlugin {
+  driver: string;
+  kinds: readonly DeviceKind[];
+  /** Device keys beyond the common ones (bus, unit, profile, url…). */
+  options: TObject;
+  /** Poll interval when the device names none. */
+  defaultPollMs: number;
+  /** Extra checks after the schema passed (a profile exists, a bus is of the right type). */
+  check?(device: DeviceConfig, env: { buses: Map<string, Record<string, unknown>> }): string | undefined;
+  create(device: DeviceConfig, env: PluginEnv): Driver;
+  /** Release what the plugin shares between devices (serial lines, sockets). */
+  closeAll?(): Promise<void>;
+}
+
+export type BusSchema = TSchema;

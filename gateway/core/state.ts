@@ -1,0 +1,57 @@
+import type { CanonicalFields, DeviceEvent } from './canonical.ts';
+import type { BusMessage, DeviceRef } from './bus.ts';
+import type { Health } from './health.ts';
+
+export interface DeviceState {
+  device: DeviceRef;
+  /** Latest value of every canonical field seen, merged across reads. */
+  fields: CanonicalFields;
+  health: Health;
+  lastSeen?: string;
+  pollMs?: number;
+  errors: number;
+  /** Newest first, bounded. */
+  recentEvents: (DeviceEvent & { time: number })[];
+}
+
+const RECENT_EVENTS = 20;
+
+/** The in-memory sink: latest state and health per device, for the API and interlocks. */
+export class StateStore {
+  private readonly devices = new Map<string, DeviceState>();
+
+  register(device: DeviceRef): void {
+    this.devices.set(device.id, {
+      device,
+      fields: {},
+      health: { status: 'offline', reason: 'not-polled-yet', since: new Date().toISOString() },
+      errors: 0,
+      recentEvents: [],
+    });
+  }
+
+  get(id: string): DeviceState | undefined {
+    return this.devices.get(id);
+  }
+
+  all(): DeviceState[] {
+    return [...this.devices.values()];
+  }
+
+  handle(msg: BusMessage): void {
+    if (msg.type === 'gateway') return;
+    const s = this.devices.get(msg.device.id);
+    if (!s) return;
+    if (msg.type === 'telemetry') {
+      s.fields = { ...s.fields, ...msg.fields };
+      s.lastSeen = new Date(msg.time).toISOString();
+    } else if (msg.type === 'health') {
+      s.health = msg.health;
+      s.errors = msg.errors;
+      if (msg.pollMs !== undefined) s.pollMs = msg.pollMs;
+    } else {
+      s.recentEvents.unshift({ ...msg.event, time: msg.time });
+      s.recentEvents.length = Math.min(s.recentEvents.length, RECENT_EVENTS);
+    }
+  }
+}

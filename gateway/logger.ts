@@ -1,0 +1,39 @@
+import pino, { type Logger, type LoggerOptions } from 'pino';
+
+/** Paths redacted wherever they appear in a log line: secrets never reach a log. */
+export const REDACT_PATHS = [
+  'password',
+  'token',
+  'secret',
+  'authorization',
+  '*.password',
+  '*.token',
+  '*.secret',
+  '*.authorization',
+  '*.*.password',
+  '*.*.token',
+  'headers.authorization',
+  'req.headers.authorization',
+  'config.api.tokens',
+  'config.broker.users',
+];
+
+export function createLogger(opts: { level?: string; pretty?: boolean; name?: string } = {}): Logger {
+  const options: LoggerOptions = {
+    name: opts.name ?? 'gatehouse',
+    level: opts.level ?? process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+  };
+  if (opts.pretty) {
+    return pino({
+      ...options,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: true },
+      },
+    });
+  }
+  return pino(options);
+}
+
+export type { Logger };

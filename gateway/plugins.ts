@@ -1,0 +1,8 @@
+import { modbusPlugin } from '../drivers/modbus/plugin.ts';
+import { onvifPlugin, onvifRelayPlugin } from '../drivers/onvif/plugin.ts';
+import type { DriverPlugin } from './core/plugins.ts';
+
+/** Every driver family the gateway knows. A new family is one line here; a new vendor is a profile file. */
+export function createDriverPlugins(): DriverPlugin[] {
+  return [modbusPlugin(), onvifPlugin(), onvifRelayPlugin()];
+}
