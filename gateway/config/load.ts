@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import { GatehouseError, type ErrorCode } from '../errors.ts';
 import type { DeviceConfig, DriverPlugin } from '../core/plugins.ts';
 import { DeviceCommonSchema, DEVICE_COMMON_KEYS, villageConfigSchema } from './schema.ts';
@@ -63,14 +63,26 @@ function resolveSecrets(
   }
 }
 
-/** Where a path points in the YAML source: the node itself, or its nearest existing parent. */
-function locate(doc: Document, lc: LineCounter, p: (string | number)[]): string {
+/**
+ * Where a path points in the YAML source: the value, or for an unknown key the key
+ * itself; for a missing field, its nearest existing parent.
+ */
+function locate(doc: Document, lc: LineCounter, p: (string | number)[], atKey = false): string {
+  const at = (offset: number) => {
+    const pos = lc.linePos(offset);
+    return `${pos.line}:${pos.col}`;
+  };
+  const last = p[p.length - 1];
+  if (atKey && typeof last === 'string') {
+    const parent = doc.getIn(p.slice(0, -1), true);
+    if (isMap(parent)) {
+      const pair = parent.items.find((i) => isScalar(i.key) && i.key.value === last);
+      if (pair && isNode(pair.key) && pair.key.range) return at(pair.key.range[0]);
+    }
+  }
   for (let n = p.length; n >= 0; n--) {
     const node = doc.getIn(p.slice(0, n), true);
-    if (isNode(node) && node.range) {
-      const pos = lc.linePos(node.range[0]);
-      return `${pos.line}:${pos.col}`;
-    }
+    if (isNode(node) && node.range) return at(node.range[0]);
   }
   return '1:1';
 }
@@ -253,7 +265,7 @@ export function parseConfig(
   if (problems.length > 0) {
     const lines = problems
       .slice(0, 20)
-      .map((p) => `${file}:${locate(doc, lc, p.path)}: ${fieldName(p.path) || '(top level)'}: ${p.message}`);
+      .map((p) => `${file}:${locate(doc, lc, p.path, p.code === 'GH_CONFIG_UNKNOWN_KEY')}: ${fieldName(p.path) || '(top level)'}: ${p.message}`);
     throw new GatehouseError(
       problems[0]!.code,
       [

@@ -114,7 +114,9 @@ export function startTs(script: string, args: string[], opts: SpawnOptions = {})
       opts,
     );
   }
-  return startProcess(TSX, [path.join(ROOT, script), ...args], opts);
+  // node --import tsx, not the tsx wrapper: the wrapper forks a second process, and a
+  // SIGKILL to it (a test's power cut) would leave the real program running.
+  return startProcess(process.execPath, ['--import', 'tsx', path.join(ROOT, script), ...args], opts);
 }
 
 /** Stop every process started through these helpers that is still running. */

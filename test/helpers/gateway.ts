@@ -1,0 +1,106 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, startTs, type Proc } from './procs.ts';
+
+export const TEST_TOKEN = 'test-admin-token';
+
+export interface GatewayProc {
+  proc: Proc;
+  api: string;
+  mqttPort: number;
+  dataDir: string;
+  configFile: string;
+  /** fetch against the API with the admin token. */
+  get(p: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  post(p: string, body: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }>;
+}
+
+/** Run the real gateway (`gatehouse start`) as its own process on a config written here. */
+export async function startGateway(
+  yaml: string,
+  opts: { env?: Record<string, string>; dataDir?: string; apiPort?: number; mqttPort?: number } = {},
+): Promise<GatewayProc> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-gw-'));
+  const configFile = path.join(dir, 'village.yaml');
+  writeFileSync(configFile, yaml);
+  const apiPort = opts.apiPort ?? (await freePort());
+  const mqttPort = opts.mqttPort ?? (await freePort());
+  const dataDir = opts.dataDir ?? path.join(dir, 'data');
+  const proc = startTs(
+    'gateway/cli/main.ts',
+    ['start', '--config', configFile, '--api-port', String(apiPort), '--api-host', '127.0.0.1', '--mqtt-port', String(mqttPort), '--data-dir', dataDir],
+    {
+      env: {
+        ...process.env,
+        GATEHOUSE_API_TOKEN: TEST_TOKEN,
+        GATEHOUSE_MQTT_USER: 'admin',
+        GATEHOUSE_MQTT_PASSWORD: 'admin-pass',
+        GATEHOUSE_LOG_LEVEL: 'info',
+        ...opts.env,
+      },
+    },
+  );
+  await proc.waitFor(/gateway ready/, 60_000);
+  const api = `http://127.0.0.1:${apiPort}`;
+  const call = async (method: string, p: string, body?: unknown, token = TEST_TOKEN) => {
+    const res = await fetch(api + p, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+  };
+  return {
+    proc,
+    api,
+    mqttPort,
+    dataDir,
+    configFile,
+    get: (p) => call('GET', p),
+    post: (p, body, token) => call('POST', p, body, token),
+  };
+}
+
+/** A barrier controller simulator process on Modbus TCP, with its control interface. */
+export async function startBarrierSim(
+  extra: string[] = [],
+  ports?: { modbus: number; control: number },
+): Promise<{ proc: Proc; modbus: number; control: string; ports: { modbus: number; control: number } }> {
+  const modbus = ports?.modbus ?? (await freePort());
+  const control = ports?.control ?? (await freePort());
+  const proc = startTs('device-sims/main.ts', [
+    'barrier', '--tcp', `127.0.0.1:${modbus}`, '--control', `127.0.0.1:${control}`, ...extra,
+  ]);
+  await proc.waitFor(/listening/, 30_000);
+  return { proc, modbus, control: `http://127.0.0.1:${control}`, ports: { modbus, control } };
+}
+
+export async function simControl(control: string, p: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(control + p, {
+    method: body === undefined ? 'GET' : 'POST',
+    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+  });
+  return (await res.json()) as Record<string, unknown>;
+}
+
+export function barrierYaml(modbusPort: number, extra = ''): string {
+  return `village: testville
+buses:
+  - id: tcp-1
+    type: tcp
+    host: 127.0.0.1
+    port: ${modbusPort}
+    timeoutMs: 300
+devices:
+  - id: barrier-1
+    kind: barrier
+    driver: modbus
+    bus: tcp-1
+    unit: 1
+    profile: northgate-hr
+    lane: lane-1
+    pollMs: 200
+${extra}`;
+}
