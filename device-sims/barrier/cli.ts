@@ -1,0 +1,105 @@
+import { parseArgs } from 'node:util';
+import { listProfiles, loadProfile } from '../../drivers/modbus/profile.ts';
+import { BarrierSim } from './barrier.ts';
+import { startControl } from './control.ts';
+import { UnitImage } from './image.ts';
+import { SimServer } from './server.ts';
+
+const HELP = `barrier controller simulator (Modbus TCP / RTU / RTU over TCP)
+
+usage: sim barrier [listeners] [options]
+
+listeners (any combination, at least one):
+  --tcp HOST:PORT          Modbus TCP server (port 0 = pick a free one)
+  --serial PATH            Modbus RTU on a serial device (e.g. one end of a socat pty pair)
+  --rtu-tcp HOST:PORT      RTU framing over a TCP socket (serial device server mode)
+  --control HOST:PORT      HTTP JSON control: GET /state, GET /stats, POST /fault, POST /traffic
+
+options:
+  --unit N | --units 1,2,3 unit ids served (default 1); several ids share one line like an RS-485 drop
+  --profile NAME|FILE      register map (default northgate-hr; available: ${listProfiles().join(', ')})
+  --baud N                 RTU baud rate for wire-time emulation (default 9600)
+  --latency-ms N           extra response latency per request (default 0)
+  --open-ms N / --close-ms N  arm travel times (default 3000 / 3000)
+  --traffic off|random|scripted  traffic model (default off); --rate-per-min N for random (default 6)
+  --auto-open              controller opens by itself for a waiting car (default with random traffic)
+  --seed N                 random seed (default 1)
+
+prints one line with "listening" and the bound addresses; SIGINT/SIGTERM close cleanly.`;
+
+function hostPort(s: string, flag: string): [string, number] {
+  const m = /^(.*):(\d+)$/.exec(s);
+  if (!m) throw new Error(`${flag} wants HOST:PORT, got "${s}"`);
+  return [m[1]!.replace(/^\[|\]$/g, ''), Number(m[2])];
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values: o } = parseArgs({
+    args: argv,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      tcp: { type: 'string' },
+      serial: { type: 'string' },
+      'rtu-tcp': { type: 'string' },
+      control: { type: 'string' },
+      unit: { type: 'string' },
+      units: { type: 'string' },
+      profile: { type: 'string', default: 'northgate-hr' },
+      baud: { type: 'string', default: '9600' },
+      'latency-ms': { type: 'string', default: '0' },
+      'open-ms': { type: 'string', default: '3000' },
+      'close-ms': { type: 'string', default: '3000' },
+      traffic: { type: 'string', default: 'off' },
+      'rate-per-min': { type: 'string', default: '6' },
+      'auto-open': { type: 'boolean' },
+      seed: { type: 'string', default: '1' },
+    },
+    strict: true,
+  });
+  if (o.help) {
+    console.log(HELP);
+    return;
+  }
+  if (!o.tcp && !o.serial && !o['rtu-tcp'])
+    throw new Error('give at least one of --tcp, --serial, --rtu-tcp (see --help)');
+  const traffic = o.traffic as 'off' | 'random' | 'scripted';
+  if (!['off', 'random', 'scripted'].includes(traffic))
+    throw new Error('--traffic must be off, random or scripted');
+  const unitIds = (o.units ?? o.unit ?? '1').split(',').map((s) => Number(s.trim()));
+  if (unitIds.some((u) => !Number.isInteger(u) || u < 1 || u > 247))
+    throw new Error('unit ids must be 1..247');
+  const profile = loadProfile(o.profile);
+  const baud = Number(o.baud);
+  const server = new SimServer({ latencyMs: Number(o['latency-ms']) });
+  for (const id of unitIds) {
+    const sim = new BarrierSim({
+      openMs: Number(o['open-ms']),
+      closeMs: Number(o['close-ms']),
+      seed: Number(o.seed) * 1000 + id,
+      traffic,
+      ratePerMin: Number(o['rate-per-min']),
+      autoOpen: o['auto-open'],
+    });
+    server.units.set(id, new UnitImage(id, profile, sim));
+  }
+  const bound: string[] = [];
+  if (o.tcp) bound.push(`tcp=${await server.listenTcp(...hostPort(o.tcp, '--tcp'))}`);
+  if (o['rtu-tcp'])
+    bound.push(`rtu-tcp=${await server.listenRtuTcp(...hostPort(o['rtu-tcp'], '--rtu-tcp'), baud)}`);
+  if (o.serial) bound.push(`serial=${await server.openSerial(o.serial, baud)}@${baud}`);
+  const control = o.control ? await startControl(server, ...hostPort(o.control, '--control')) : undefined;
+  if (control) bound.push(`control=${control.address}`);
+  const ticker = setInterval(() => {
+    for (const u of server.units.values()) u.sim.tick();
+  }, 50);
+  console.log(`barrier sim listening ${bound.join(' ')} units=${unitIds.join(',')} profile=${profile.name}`);
+
+  await new Promise<void>((resolve) => {
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  clearInterval(ticker);
+  await Promise.all([server.close(), control?.close()]);
+  console.log(`barrier sim stopped after serving ${server.served} requests`);
+}

@@ -1,0 +1,227 @@
+import net from 'node:net';
+import { SerialPort } from 'serialport';
+import {
+  encodeMbap,
+  encodeRtu,
+  exceptionPdu,
+  rtuCrcOk,
+  rtuRequestLength,
+  takeMbapFrames,
+} from '../../drivers/modbus/codec.ts';
+import { bytesWireMs, frameGapMs, nowMs, waitUntil } from '../../drivers/modbus/timing.ts';
+import { handlePdu } from './handlers/index.ts';
+import type { UnitImage } from './image.ts';
+
+interface Answer {
+  pdu: Buffer;
+  /** Unit id the answer goes out under (wrong-unit fault changes it). */
+  unit: number;
+  corrupt: boolean;
+  delayMs: number;
+}
+
+/** Gateway exception 0x0B: Modbus TCP's answer for a unit id nobody serves. */
+const GATEWAY_TARGET_NO_RESPONSE = 0x0b;
+
+/**
+ * The simulator's Modbus server: one request dispatcher shared by the Modbus TCP
+ * listener, RTU on serial lines and RTU framing over TCP (serial device server mode).
+ * Protocol-level faults (silence, slowness, corrupted CRC, wrong unit id) are applied
+ * here; everything barrier-like lives in the units.
+ */
+export class SimServer {
+  readonly units = new Map<number, UnitImage>();
+  served = 0;
+  private readonly closers: (() => Promise<void>)[] = [];
+  private closing = false;
+
+  constructor(readonly opts: { latencyMs: number }) {}
+
+  answer(unitId: number, pdu: Buffer): Answer | null {
+    if (unitId === 0) {
+      for (const u of this.units.values()) if (u.sim.powered) handlePdu(u, pdu); // broadcast: act, never answer
+      return null;
+    }
+    const u = this.units.get(unitId);
+    if (!u || !u.sim.powered) return null;
+    const res = handlePdu(u, pdu);
+    this.served++;
+    const f = u.sim.faults;
+    return {
+      pdu: res,
+      unit: f.has('wrong-unit') ? (unitId + 100) & 0xff : unitId,
+      corrupt: f.has('crc-corruption'),
+      delayMs: this.opts.latencyMs + (f.has('slow-response') ? (f.get('slow-response')?.delayMs ?? 1500) : 0),
+    };
+  }
+
+  async listenTcp(host: string, port: number): Promise<string> {
+    const srv = net.createServer((sock) => {
+      sock.setNoDelay(true);
+      let rx: Buffer = Buffer.alloc(0);
+      sock.on('error', () => undefined);
+      sock.on('data', (chunk) => {
+        rx = rx.length ? Buffer.concat([rx, chunk]) : chunk;
+        let frames;
+        try {
+          ({ frames, rest: rx } = takeMbapFrames(rx));
+        } catch {
+          sock.destroy(); // unframeable stream: what a real device does too
+          return;
+        }
+        for (const fr of frames) {
+          const a = this.answer(fr.unit, fr.pdu);
+          if (!a) {
+            if (!this.units.has(fr.unit) && fr.unit !== 0) {
+              sock.write(
+                encodeMbap(fr.tid, fr.unit, exceptionPdu(fr.pdu[0] ?? 0, GATEWAY_TARGET_NO_RESPONSE)),
+              );
+            }
+            continue;
+          }
+          let pdu = a.pdu;
+          if (a.corrupt && pdu.length > 2) {
+            pdu = Buffer.from(pdu);
+            pdu[1]! ^= 0x01; // no CRC on TCP: a damaged byte count is what gets through
+          }
+          const out = encodeMbap(fr.tid, a.unit, pdu);
+          if (a.delayMs > 0) setTimeout(() => !sock.destroyed && sock.write(out), a.delayMs);
+          else sock.write(out);
+        }
+      });
+    });
+    return this.listen(srv, host, port);
+  }
+
+  private async listen(srv: net.Server, host: string, port: number): Promise<string> {
+    const sockets = new Set<net.Socket>();
+    srv.on('connection', (s) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      srv.once('error', reject);
+      srv.listen(port, host, () => resolve());
+    });
+    this.closers.push(
+      () =>
+        new Promise<void>((r) => {
+          for (const s of sockets) s.destroy();
+          srv.close(() => r());
+        }),
+    );
+    const a = srv.address() as net.AddressInfo;
+    return `${host}:${a.port}`;
+  }
+
+  /** RTU framing over TCP, as a serial device server presents an RS-485 line. */
+  async listenRtuTcp(host: string, port: number, baud: number): Promise<string> {
+    const srv = net.createServer((sock) => {
+      sock.setNoDelay(true);
+      sock.on('error', () => undefined);
+      const line = new RtuLine(this, (b) => !sock.destroyed && sock.write(b), baud);
+      sock.on('data', (b) => line.feed(b));
+    });
+    return this.listen(srv, host, port);
+  }
+
+  /** RTU on a serial device; reopens the path when it disappears and comes back. */
+  async openSerial(path: string, baud: number): Promise<string> {
+    const open = () =>
+      new Promise<SerialPort>((resolve, reject) => {
+        const port = new SerialPort({ path, baudRate: baud, autoOpen: false });
+        port.open((err) => (err ? reject(err) : resolve(port)));
+      });
+    let current: SerialPort | undefined;
+    const attach = (port: SerialPort) => {
+      current = port;
+      const line = new RtuLine(this, (b) => port.isOpen && port.write(b), baud);
+      port.on('data', (b: Buffer) => line.feed(b));
+      port.on('error', () => undefined);
+      port.on('close', () => {
+        current = undefined;
+        if (!this.closing) void reopen();
+      });
+    };
+    const reopen = async () => {
+      while (!this.closing) {
+        await new Promise((r) => setTimeout(r, 300));
+        try {
+          attach(await open());
+          return;
+        } catch {
+          // not back yet
+        }
+      }
+    };
+    attach(await open());
+    this.closers.push(() => new Promise<void>((r) => (current?.isOpen ? current.close(() => r()) : r())));
+    return path;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.closers.map((c) => c()));
+  }
+}
+
+/**
+ * One RTU line as a slave sees it: frames cut by their function code's length,
+ * CRC-checked (bad frames are ignored, as the spec wants), and answered when the
+ * wire would have carried them at the configured baud: request bytes, 3.5 chars of
+ * silence, response latency, then the answer's own bytes.
+ */
+class RtuLine {
+  private rx: Buffer = Buffer.alloc(0);
+  private frameStart = 0;
+  private resync: NodeJS.Timeout | undefined;
+  private readonly gapMs: number;
+
+  constructor(
+    private readonly server: SimServer,
+    private readonly write: (b: Buffer) => void,
+    private readonly baud: number,
+  ) {
+    this.gapMs = frameGapMs(baud);
+  }
+
+  feed(chunk: Buffer): void {
+    if (this.rx.length === 0) this.frameStart = nowMs();
+    this.rx = this.rx.length ? Buffer.concat([this.rx, chunk]) : chunk;
+    clearTimeout(this.resync);
+    for (;;) {
+      const len = rtuRequestLength(this.rx);
+      if (len === 0 || len > this.rx.length || len < 0) break;
+      const frame = this.rx.subarray(0, len);
+      this.rx = this.rx.subarray(len);
+      const start = this.frameStart;
+      this.frameStart = nowMs();
+      if (!rtuCrcOk(frame)) {
+        this.rx = Buffer.alloc(0); // lost sync: wait for the next silence
+        break;
+      }
+      void this.reply(frame, start);
+    }
+    if (this.rx.length > 0) {
+      // A partial or unknown frame: after a silence longer than any pty hiccup, judge what we have.
+      this.resync = setTimeout(() => this.silence(), Math.max(20, this.gapMs * 2));
+    }
+  }
+
+  private silence(): void {
+    const frame = this.rx;
+    this.rx = Buffer.alloc(0);
+    if (frame.length >= 4 && rtuCrcOk(frame) && rtuRequestLength(frame) < 0)
+      void this.reply(frame, this.frameStart);
+  }
+
+  private async reply(frame: Buffer, start: number): Promise<void> {
+    const pdu = frame.subarray(1, frame.length - 2);
+    const a = this.server.answer(frame[0]!, pdu);
+    if (!a) return;
+    const out = encodeRtu(a.unit, a.pdu);
+    if (a.corrupt) out[out.length - 1]! ^= 0xff;
+    await waitUntil(start + bytesWireMs(frame.length + out.length, this.baud) + this.gapMs + a.delayMs);
+    this.write(out);
+  }
+}

@@ -1,0 +1,215 @@
+import type { Logger } from 'pino';
+import { DeviceError } from '../../gateway/core/health.ts';
+import { ModbusException, parseResponse } from './codec.ts';
+import { nowMs } from './timing.ts';
+import type { Exchange, Transport } from './transport.ts';
+
+/**
+ * One Modbus bus (a serial line, a device server, or a TCP endpoint): exactly one
+ * transaction on the wire at a time. Urgent requests (commands, confirmation reads)
+ * go first; routine polls are served round-robin across units so one busy unit
+ * cannot starve the others. Retries wait off the bus, so a unit that times out
+ * costs the line only its own timeouts.
+ */
+export interface BusTiming {
+  timeoutMs: number;
+  retries: number;
+  retryBackoffMs: number;
+  /** Minimum wait between attempts to reopen a lost port or connection. */
+  reconnectMs: number;
+}
+
+export interface TransactionRecord {
+  unit: number;
+  startedAt: number;
+  writtenAt: number;
+  answeredAt: number;
+  doneAt: number;
+  reqBytes: number;
+  resBytes: number;
+  silenceWaitMs: number;
+}
+
+interface Job {
+  unit: number;
+  pdu: Buffer;
+  urgent: boolean;
+  attempt: number;
+  retries: number;
+  timeoutMs: number;
+  resolve: (v: number[] | boolean[] | null) => void;
+  reject: (e: DeviceError) => void;
+}
+
+export function toDeviceError(err: unknown, unit: number): DeviceError {
+  if (err instanceof DeviceError) return err;
+  if (err instanceof ModbusException) {
+    if (err.code === 2) return new DeviceError('illegal-address', `unit ${unit}: ${err.message}`, 'degraded');
+    if (err.code === 1)
+      return new DeviceError('illegal-function', `unit ${unit}: ${err.message}`, 'degraded');
+    return new DeviceError('bad-response', `unit ${unit}: ${err.message}`, 'degraded');
+  }
+  return new DeviceError(
+    'bad-response',
+    `unit ${unit}: ${(err as Error).message ?? String(err)}`,
+    'degraded',
+  );
+}
+
+const RETRYABLE = new Set(['timeout', 'crc-error', 'bad-response']);
+
+export class ModbusBus {
+  private readonly urgent: Job[] = [];
+  private readonly routine = new Map<number, Job[]>();
+  /** When each unit last had a routine turn; the longest-waiting unit goes next. */
+  private readonly lastTurn = new Map<number, number>();
+  private turns = 0;
+  private busy = false;
+  private closed = false;
+  private opening: Promise<void> | undefined;
+  private lastOpenFailure: { at: number; err: DeviceError } | undefined;
+  /** Observer for benchmarks and metrics; called once per answered transaction. */
+  onTransaction?: (t: TransactionRecord) => void;
+
+  constructor(
+    readonly id: string,
+    private readonly transport: Transport,
+    readonly timing: BusTiming,
+    private readonly log?: Logger,
+  ) {
+    transport.onDrop = (err) => {
+      this.log?.warn({ bus: id, reason: err.reason }, err.message);
+    };
+  }
+
+  get queueDepth(): number {
+    let n = this.urgent.length;
+    for (const q of this.routine.values()) n += q.length;
+    return n;
+  }
+
+  /** One request/answer; resolves with the data the answer carries (words, bits or null for writes). */
+  request(
+    unit: number,
+    pdu: Buffer,
+    opts: { urgent?: boolean; timeoutMs?: number; retries?: number } = {},
+  ): Promise<number[] | boolean[] | null> {
+    if (this.closed) return Promise.reject(new DeviceError('port-unavailable', `bus ${this.id} is closed`));
+    return new Promise((resolve, reject) => {
+      this.enqueue({
+        unit,
+        pdu,
+        urgent: opts.urgent ?? false,
+        attempt: 0,
+        retries: opts.retries ?? this.timing.retries,
+        timeoutMs: (opts.timeoutMs ?? this.timing.timeoutMs) + this.transport.wireBudgetMs(pdu),
+        resolve,
+        reject,
+      });
+    });
+  }
+
+  private enqueue(job: Job, front = false): void {
+    if (this.closed) {
+      job.reject(new DeviceError('port-unavailable', `bus ${this.id} is closed`));
+      return;
+    }
+    if (job.urgent) {
+      if (front) this.urgent.unshift(job);
+      else this.urgent.push(job);
+    } else {
+      let q = this.routine.get(job.unit);
+      if (!q) {
+        q = [];
+        this.routine.set(job.unit, q);
+      }
+      if (front) q.unshift(job);
+      else q.push(job);
+    }
+    this.pump();
+  }
+
+  private next(): Job | undefined {
+    const u = this.urgent.shift();
+    if (u) return u;
+    let best: number | undefined;
+    for (const [unit, q] of this.routine) {
+      if (q.length === 0) continue;
+      if (best === undefined || (this.lastTurn.get(unit) ?? -1) < (this.lastTurn.get(best) ?? -1))
+        best = unit;
+    }
+    if (best === undefined) return undefined;
+    this.lastTurn.set(best, this.turns++);
+    return this.routine.get(best)!.shift();
+  }
+
+  private pump(): void {
+    if (this.busy || this.closed) return;
+    const job = this.next();
+    if (!job) return;
+    this.busy = true;
+    void this.run(job).finally(() => {
+      this.busy = false;
+      this.pump();
+    });
+  }
+
+  private async ensureOpen(): Promise<void> {
+    if (this.transport.isOpen) return;
+    const f = this.lastOpenFailure;
+    if (f && nowMs() - f.at < this.timing.reconnectMs) throw f.err;
+    this.opening ??= this.transport
+      .open()
+      .then(() => {
+        if (this.lastOpenFailure) this.log?.info({ bus: this.id }, 'bus link restored');
+        this.lastOpenFailure = undefined;
+      })
+      .catch((err: unknown) => {
+        const e = toDeviceError(err, 0);
+        this.lastOpenFailure = { at: nowMs(), err: e };
+        throw e;
+      })
+      .finally(() => (this.opening = undefined));
+    await this.opening;
+  }
+
+  private async run(job: Job): Promise<void> {
+    const startedAt = nowMs();
+    let ex: Exchange;
+    try {
+      await this.ensureOpen();
+      ex = await this.transport.transact(job.unit, job.pdu, job.timeoutMs);
+    } catch (err) {
+      this.fail(job, toDeviceError(err, job.unit));
+      return;
+    }
+    let data: number[] | boolean[] | null;
+    try {
+      data = parseResponse(job.pdu, ex.pdu);
+    } catch (err) {
+      this.fail(job, toDeviceError(err, job.unit));
+      return;
+    }
+    this.onTransaction?.({ unit: job.unit, startedAt, ...ex, doneAt: nowMs() });
+    job.resolve(data);
+  }
+
+  private fail(job: Job, err: DeviceError): void {
+    if (!this.closed && RETRYABLE.has(err.reason) && job.attempt < job.retries) {
+      // Back off off the bus: other units' requests run meanwhile.
+      const delay = this.timing.retryBackoffMs * 2 ** job.attempt;
+      job.attempt++;
+      setTimeout(() => this.enqueue(job, true), delay).unref();
+      return;
+    }
+    job.reject(err);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const err = new DeviceError('port-unavailable', `bus ${this.id} closed`);
+    for (const j of this.urgent.splice(0)) j.reject(err);
+    for (const q of this.routine.values()) for (const j of q.splice(0)) j.reject(err);
+    await this.transport.close();
+  }
+}

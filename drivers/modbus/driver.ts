@@ -1,0 +1,189 @@
+import type { BarrierFields } from '../../gateway/core/canonical.ts';
+import { DeviceError, online, type Health } from '../../gateway/core/health.ts';
+import { GatehouseError } from '../../gateway/errors.ts';
+import type { Driver, DriverCommand, DriverContext, ReadResult } from '../driver.ts';
+import type { ModbusBus } from './bus.ts';
+import {
+  FC,
+  readRequest,
+  writeMultipleCoils,
+  writeMultipleRegisters,
+  writeSingleCoil,
+  writeSingleRegister,
+} from './codec.ts';
+import { BarrierEventTracker } from './events.ts';
+import { COMMANDS, type CommandName, type Profile, type WriteStep } from './profile.ts';
+import { decodeFields, emptyImage, planReads, type ReadRange, type RegisterImage } from './registers.ts';
+
+const READ_FC = {
+  coil: FC.readCoils,
+  discrete: FC.readDiscreteInputs,
+  input: FC.readInputRegisters,
+  holding: FC.readHoldingRegisters,
+};
+
+export interface BarrierDriverOptions {
+  /** First back-off after a unit stops answering; doubles per failure up to backoffMaxMs. */
+  backoffMs?: number;
+  backoffMaxMs?: number;
+}
+
+/**
+ * A barrier controller at one unit address on a Modbus bus, driven entirely by its
+ * profile. Reads are batched by the profile's read plan; a unit that stops answering
+ * is backed off (its routine reads fail fast without touching the bus) so it never
+ * holds up the other units on the line.
+ */
+export class ModbusBarrierDriver implements Driver {
+  readonly kind = 'barrier' as const;
+  private readonly plan: ReadRange[];
+  private readonly tracker: BarrierEventTracker;
+  private state: Health | undefined;
+  private failures = 0;
+  private backoffUntil = 0;
+  private lastError: DeviceError | undefined;
+  private seq = Math.floor(Math.random() * 0xfff0) + 1;
+
+  constructor(
+    readonly id: string,
+    readonly bus: ModbusBus,
+    readonly unit: number,
+    readonly profile: Profile,
+    private readonly ctx: DriverContext,
+    private readonly opts: BarrierDriverOptions = {},
+  ) {
+    this.plan = planReads(profile);
+    this.tracker = new BarrierEventTracker(profile.faultCodes);
+  }
+
+  async connect(): Promise<void> {
+    // The bus opens lazily and reconnects by itself; a device that is down at start is a health state, not an error.
+  }
+
+  async read(opts: { urgent?: boolean } = {}): Promise<ReadResult> {
+    if (!opts.urgent && this.lastError && Date.now() < this.backoffUntil) throw this.lastError;
+    const img: RegisterImage = emptyImage();
+    try {
+      for (const r of this.plan) {
+        // A unit already timing out gets no retries: each would hold the line for a full timeout.
+        const retries = this.failures > 0 ? 0 : undefined;
+        const data = await this.bus.request(this.unit, readRequest(READ_FC[r.type], r.address, r.count), {
+          ...opts,
+          retries,
+        });
+        (data ?? []).forEach((v, i) => (img[r.type] as Map<number, number | boolean>).set(r.address + i, v));
+      }
+    } catch (err) {
+      throw this.failed(err as DeviceError);
+    }
+    const fields: BarrierFields = decodeFields(this.profile, img);
+    this.failures = 0;
+    this.lastError = undefined;
+    const code = fields.fault_code ?? 0;
+    const health: Health =
+      code !== 0
+        ? {
+            status: 'degraded',
+            reason: `barrier-fault:${code}`,
+            detail: this.profile.faultCodes?.[String(code)] ?? `controller fault ${code}`,
+            since: this.sinceFor('degraded', `barrier-fault:${code}`),
+          }
+        : { ...online(), since: this.sinceFor('online', undefined) };
+    this.state = health;
+    return { fields, events: this.tracker.update(fields), health };
+  }
+
+  private sinceFor(status: Health['status'], reason: string | undefined): string {
+    const s = this.state;
+    return s && s.status === status && s.reason === reason ? s.since : new Date().toISOString();
+  }
+
+  private failed(err: DeviceError): DeviceError {
+    if (!(err instanceof DeviceError)) err = new DeviceError('bad-response', String(err), 'degraded');
+    this.lastError = err;
+    if (err.reason === 'timeout') {
+      this.failures++;
+      const base = this.opts.backoffMs ?? 1000;
+      this.backoffUntil =
+        Date.now() + Math.min(this.opts.backoffMaxMs ?? 8000, base * 2 ** (this.failures - 1));
+    }
+    this.state = {
+      status: err.status,
+      reason: err.reason,
+      detail: err.message,
+      since: this.sinceFor(err.status, err.reason),
+    };
+    return err;
+  }
+
+  async execute(command: DriverCommand): Promise<{ action: CommandName; sequence?: number }> {
+    const action = command.action as CommandName;
+    const cmd = (COMMANDS as readonly string[]).includes(action) ? this.profile.commands[action] : undefined;
+    if (!cmd) {
+      throw new GatehouseError('GH_COMMAND_UNSUPPORTED', [
+        `profile ${this.profile.name} has no command "${command.action}"`,
+      ]);
+    }
+    let sequence: number | undefined;
+    this.tracker.commanded(action); // before the write: a poll may see the arm move before we return
+    try {
+      for (const step of cmd.steps) {
+        if ('waitMs' in step) {
+          await new Promise((r) => setTimeout(r, step.waitMs));
+          continue;
+        }
+        if (step.write.sequence) {
+          this.seq = (this.seq % 0xffff) + 1;
+          sequence = this.seq;
+        }
+        await this.bus.request(this.unit, writePdu(step.write, sequence), { urgent: true });
+      }
+    } catch (err) {
+      throw this.failed(err as DeviceError);
+    }
+    if (sequence !== undefined) await this.checkEcho(sequence);
+    this.ctx.log.debug({ device: this.id, action, sequence }, 'command written');
+    return sequence === undefined ? { action } : { action, sequence };
+  }
+
+  /** The controller copies an accepted command's sequence number to its echo register. */
+  private async checkEcho(sequence: number): Promise<void> {
+    const echo = this.profile.sequence!.echo;
+    let seen: number | undefined;
+    for (let i = 0; i < 3; i++) {
+      const req = readRequest(READ_FC[echo.type], echo.address, 1);
+      const words = (await this.bus.request(this.unit, req, { urgent: true }).catch((e: unknown) => {
+        throw this.failed(e as DeviceError);
+      })) as number[];
+      seen = words[0];
+      if (seen === sequence) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // The link is fine (the echo was read); the controller refused the command, e.g. while in fault.
+    throw new GatehouseError('GH_DEVICE_REJECTED', [
+      `unit ${this.unit} did not accept ${this.profile.name} command (echo ${seen}, sent sequence ${sequence})`,
+    ]);
+  }
+
+  health(): Health | undefined {
+    return this.state;
+  }
+
+  async close(): Promise<void> {
+    // Buses are shared between devices; their owner (createModbusDrivers) closes them.
+  }
+}
+
+export function writePdu(w: WriteStep, sequence?: number): Buffer {
+  if (w.type === 'coil') {
+    const bits = w.values.map(Boolean);
+    return bits.length === 1 && !w.multiple
+      ? writeSingleCoil(w.address, bits[0]!)
+      : writeMultipleCoils(w.address, bits);
+  }
+  const words = w.values.map(Number);
+  if (sequence !== undefined) words.push(sequence);
+  return words.length === 1 && !w.multiple
+    ? writeSingleRegister(w.address, words[0]!)
+    : writeMultipleRegisters(w.address, words);
+}

@@ -1,0 +1,264 @@
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { LineCounter, parseDocument } from 'yaml';
+import { ArmStateSchema, BarrierFieldsSchema } from '../../gateway/core/canonical.ts';
+import { GatehouseError } from '../../gateway/errors.ts';
+
+/**
+ * Barrier controller register maps as data. A profile says which register feeds which
+ * canonical field and how each gate command is written, so a new vendor needs only a
+ * YAML file. The simulator serves the same profile the driver reads.
+ */
+export const DEFAULT_PROFILE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'profiles');
+
+const lit = <T extends string>(...xs: T[]) => Type.Union(xs.map((x) => Type.Literal(x)));
+export const BARRIER_FIELDS = Object.keys(BarrierFieldsSchema.properties) as (keyof Static<
+  typeof BarrierFieldsSchema
+>)[];
+export type BarrierField = (typeof BARRIER_FIELDS)[number];
+export const BOOLEAN_FIELDS: readonly BarrierField[] = ['loop_occupied', 'photo_eye_blocked', 'hold_open'];
+export const INTEGER_FIELDS: readonly BarrierField[] = [
+  'fault_code',
+  'cycles',
+  'vehicles_in',
+  'vehicles_out',
+];
+
+export const RegisterTypeSchema = lit('coil', 'discrete', 'input', 'holding');
+export type RegisterType = Static<typeof RegisterTypeSchema>;
+export const DataTypeSchema = lit('u16', 'i16', 'u32', 'i32', 'f32', 'bitfield');
+export type DataType = Static<typeof DataTypeSchema>;
+const OrderSchema = lit('big', 'little');
+const Address = Type.Integer({ minimum: 0, maximum: 65535 });
+
+export const FieldMapSchema = Type.Object(
+  {
+    field: lit(...BARRIER_FIELDS),
+    type: RegisterTypeSchema,
+    address: Address,
+    dataType: Type.Optional(DataTypeSchema),
+    bit: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
+    wordOrder: Type.Optional(OrderSchema),
+    byteOrder: Type.Optional(OrderSchema),
+    scale: Type.Optional(Type.Number()),
+    offset: Type.Optional(Type.Number()),
+    unit: Type.Optional(Type.String()),
+    /** arm_state only: raw value → canonical state. Unlisted values read as `unknown`. */
+    states: Type.Optional(Type.Record(Type.String({ pattern: '^[0-9]+$' }), ArmStateSchema)),
+    description: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type FieldMap = Static<typeof FieldMapSchema>;
+
+export const WriteSchema = Type.Object(
+  {
+    type: lit('coil', 'holding'),
+    address: Address,
+    values: Type.Array(Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Boolean()]), {
+      minItems: 1,
+    }),
+    /** Append the command sequence number as the next register of this write. */
+    sequence: Type.Optional(Type.Boolean()),
+    /** Use fc15/fc16 even for one value (some controllers only accept those). */
+    multiple: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type WriteStep = Static<typeof WriteSchema>;
+
+export const CommandStepSchema = Type.Union([
+  Type.Object({ write: WriteSchema }, { additionalProperties: false }),
+  Type.Object({ waitMs: Type.Integer({ minimum: 0, maximum: 10_000 }) }, { additionalProperties: false }),
+]);
+export type CommandStep = Static<typeof CommandStepSchema>;
+
+export const COMMANDS = ['open', 'close', 'hold-open', 'release', 'stop', 'reset-fault'] as const;
+const CommandSchema = Type.Object(
+  { steps: Type.Array(CommandStepSchema, { minItems: 1 }), description: Type.Optional(Type.String()) },
+  { additionalProperties: false },
+);
+
+export const ProfileSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }),
+    vendor: Type.Optional(Type.String()),
+    description: Type.Optional(Type.String()),
+    /** Defaults for 32-bit values: `big` = high word first / high byte first. */
+    wordOrder: Type.Optional(OrderSchema),
+    byteOrder: Type.Optional(OrderSchema),
+    fields: Type.Array(FieldMapSchema, { minItems: 1 }),
+    /** Where the controller echoes the sequence number of the last accepted command. */
+    sequence: Type.Optional(
+      Type.Object(
+        {
+          echo: Type.Object(
+            { type: lit('input', 'holding'), address: Address },
+            { additionalProperties: false },
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    commands: Type.Partial(Type.Object(Object.fromEntries(COMMANDS.map((c) => [c, CommandSchema])))),
+    faultCodes: Type.Optional(Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.String())),
+  },
+  { additionalProperties: false },
+);
+export type Profile = Static<typeof ProfileSchema> & { source: string };
+export type CommandName = (typeof COMMANDS)[number];
+export type Command = Static<typeof CommandSchema>;
+
+export function wordsOf(dataType: DataType | undefined): number {
+  return dataType === 'u32' || dataType === 'i32' || dataType === 'f32' ? 2 : 1;
+}
+
+interface Problem {
+  path: (string | number)[];
+  message: string;
+}
+
+/** Rules a schema cannot say: a field's shape fits its register, no two writes collide. */
+function semanticProblems(p: Static<typeof ProfileSchema>): Problem[] {
+  const out: Problem[] = [];
+  const taken = new Map<string, string>();
+  p.fields.forEach((f, i) => {
+    const at = (k: string) => ['fields', i, k];
+    const bitTable = f.type === 'coil' || f.type === 'discrete';
+    const isBool = BOOLEAN_FIELDS.includes(f.field);
+    if (bitTable && !isBool)
+      out.push({ path: at('type'), message: `${f.field} is not a flag; map it to a register` });
+    if (bitTable && f.dataType)
+      out.push({ path: at('dataType'), message: 'coils and discrete inputs have no data type' });
+    if (f.dataType === 'bitfield' && f.bit === undefined)
+      out.push({ path: at('bit'), message: 'bitfield needs `bit`' });
+    if (f.bit !== undefined && f.dataType !== 'bitfield')
+      out.push({ path: at('bit'), message: '`bit` needs dataType bitfield' });
+    if (f.dataType === 'bitfield' && !isBool)
+      out.push({ path: at('dataType'), message: `${f.field} is not a flag` });
+    if (f.field === 'arm_state' && !f.states)
+      out.push({ path: at('states'), message: 'arm_state needs a `states` map' });
+    if (f.states && f.field !== 'arm_state')
+      out.push({ path: at('states'), message: 'only arm_state has states' });
+    if (f.scale === 0) out.push({ path: at('scale'), message: 'scale must not be 0' });
+    for (let w = 0; w < (bitTable ? 1 : wordsOf(f.dataType)); w++) {
+      const key = `${f.type}:${f.address + w}${f.dataType === 'bitfield' ? `.${f.bit}` : ''}`;
+      const prev = taken.get(key);
+      if (prev)
+        out.push({ path: at('address'), message: `${f.type} ${f.address + w} already feeds ${prev}` });
+      taken.set(key, f.field);
+    }
+  });
+  const fieldNames = p.fields.map((f) => f.field);
+  fieldNames.forEach((n, i) => {
+    if (fieldNames.indexOf(n) !== i)
+      out.push({ path: ['fields', i, 'field'], message: `${n} is mapped twice` });
+  });
+  const triggers = new Map<string, string>();
+  for (const [name, cmd] of Object.entries(p.commands)) {
+    if (!cmd) continue;
+    cmd.steps.forEach((s, i) => {
+      if (!('write' in s)) return;
+      const at = ['commands', name, 'steps', i, 'write'];
+      const w = s.write;
+      if (w.values.some((v) => typeof v !== (w.type === 'coil' ? 'boolean' : 'number'))) {
+        out.push({
+          path: [...at, 'values'],
+          message: `${w.type} values must be ${w.type === 'coil' ? 'true/false' : 'integers'}`,
+        });
+      }
+      if (w.sequence && w.type !== 'holding')
+        out.push({ path: [...at, 'sequence'], message: 'sequence needs a holding write' });
+      if (w.sequence && !p.sequence)
+        out.push({ path: [...at, 'sequence'], message: 'profile has no `sequence.echo`' });
+    });
+    // The first write triggers the action at the controller; two commands must differ there.
+    const first = cmd.steps.find((s) => 'write' in s);
+    if (!first || !('write' in first)) {
+      out.push({ path: ['commands', name, 'steps'], message: 'a command needs at least one write' });
+      continue;
+    }
+    const key = `${first.write.type}:${first.write.address}=${String(first.write.values[0])}`;
+    const prev = triggers.get(key);
+    if (prev) out.push({ path: ['commands', name, 'steps'], message: `same first write as ${prev}` });
+    triggers.set(key, name);
+  }
+  return out;
+}
+
+/** Parse and validate profile text; `source` names the file in errors. */
+export function parseProfile(text: string, source: string): Profile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
+  const where = (p: (string | number)[]) => {
+    const node = doc.getIn(p, true) as { range?: [number, number, number] } | undefined;
+    const pos = node?.range ? lines.linePos(node.range[0]) : undefined;
+    return `${source}${pos ? `:${pos.line}` : ''}`;
+  };
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0]!;
+    const pos = lines.linePos(e.pos[0]);
+    throw new GatehouseError('GH_PROFILE_INVALID', [
+      `${source}:${pos.line}: YAML: ${e.message.split('\n')[0]}`,
+    ]);
+  }
+  const data: unknown = doc.toJS();
+  const schemaErrors = [...Value.Errors(ProfileSchema as TSchema, data)];
+  const problems: Problem[] = schemaErrors.length
+    ? pickSchemaProblems(schemaErrors)
+    : semanticProblems(data as Static<typeof ProfileSchema>);
+  if (problems.length > 0) {
+    const msg = problems
+      .slice(0, 5)
+      .map((p) => `${where(p.path)}: ${p.path.join('.') || '(top)'}: ${p.message}`)
+      .join('; ');
+    throw new GatehouseError('GH_PROFILE_INVALID', [msg], { details: { source, problems } });
+  }
+  return { ...(data as Static<typeof ProfileSchema>), source };
+}
+
+/** TypeBox reports every union branch; keep the deepest error per path so messages stay readable. */
+function pickSchemaProblems(errors: { path: string; message: string }[]): Problem[] {
+  const seen = new Map<string, Problem>();
+  for (const e of errors) {
+    const parts = e.path
+      .split('/')
+      .slice(1)
+      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    const key = parts.join('.');
+    if (!seen.has(key)) seen.set(key, { path: parts, message: e.message });
+  }
+  const all = [...seen.values()];
+  // An error at a path that has a deeper error below it is the union's summary: drop it.
+  return all.filter(
+    (p) =>
+      !all.some(
+        (q) => q !== p && q.path.length > p.path.length && q.path.join('.').startsWith(p.path.join('.')),
+      ),
+  );
+}
+
+/** Load a profile by name (looked up in `dirs`) or by a path to a .yaml file. */
+export function loadProfile(nameOrPath: string, dirs: string[] = [DEFAULT_PROFILE_DIR]): Profile {
+  const isPath = /\.ya?ml$/.test(nameOrPath) || nameOrPath.includes('/');
+  const candidates = isPath
+    ? [path.resolve(nameOrPath)]
+    : dirs.flatMap((d) => [path.join(d, `${nameOrPath}.yaml`), path.join(d, `${nameOrPath}.yml`)]);
+  const file = candidates.find((f) => existsSync(f));
+  if (!file)
+    throw new GatehouseError('GH_PROFILE_NOT_FOUND', [nameOrPath, isPath ? candidates[0]! : dirs.join(', ')]);
+  return parseProfile(readFileSync(file, 'utf8'), file);
+}
+
+export function listProfiles(dirs: string[] = [DEFAULT_PROFILE_DIR]): string[] {
+  return dirs
+    .filter((d) => existsSync(d))
+    .flatMap((d) => readdirSync(d))
+    .filter((f) => /\.ya?ml$/.test(f))
+    .map((f) => f.replace(/\.ya?ml$/, ''))
+    .sort();
+}

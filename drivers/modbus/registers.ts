@@ -1,0 +1,179 @@
+import type { ArmState, BarrierFields } from '../../gateway/core/canonical.ts';
+import { MAX_READ_BITS, MAX_READ_REGISTERS } from './codec.ts';
+import {
+  BOOLEAN_FIELDS,
+  INTEGER_FIELDS,
+  wordsOf,
+  type DataType,
+  type FieldMap,
+  type Profile,
+  type RegisterType,
+} from './profile.ts';
+
+/**
+ * Values ↔ registers for a profile: the read plan (batched ranges), decoding register
+ * words into canonical fields (driver) and encoding canonical fields into words (sim).
+ */
+export interface RegisterImage {
+  coil: Map<number, boolean>;
+  discrete: Map<number, boolean>;
+  input: Map<number, number>;
+  holding: Map<number, number>;
+}
+
+export function emptyImage(): RegisterImage {
+  return { coil: new Map(), discrete: new Map(), input: new Map(), holding: new Map() };
+}
+
+export const isBitTable = (t: RegisterType): t is 'coil' | 'discrete' => t === 'coil' || t === 'discrete';
+
+export interface ReadRange {
+  type: RegisterType;
+  address: number;
+  count: number;
+}
+
+/** Contiguous (or overlapping) addresses of one table merge into one request, up to the protocol limit. */
+export function planReads(profile: Profile): ReadRange[] {
+  const spans = profile.fields.map((f) => ({
+    type: f.type,
+    start: f.address,
+    end: f.address + (isBitTable(f.type) ? 1 : wordsOf(f.dataType)),
+  }));
+  const out: ReadRange[] = [];
+  for (const type of ['coil', 'discrete', 'input', 'holding'] as const) {
+    const max = isBitTable(type) ? MAX_READ_BITS : MAX_READ_REGISTERS;
+    const mine = spans.filter((s) => s.type === type).sort((a, b) => a.start - b.start);
+    let cur: { start: number; end: number } | undefined;
+    for (const s of mine) {
+      if (cur && s.start <= cur.end && Math.max(cur.end, s.end) - cur.start <= max) {
+        cur.end = Math.max(cur.end, s.end);
+        continue;
+      }
+      if (cur) out.push({ type, address: cur.start, count: cur.end - cur.start });
+      cur = { start: s.start, end: s.end };
+    }
+    if (cur) out.push({ type, address: cur.start, count: cur.end - cur.start });
+  }
+  return out;
+}
+
+function order(f: FieldMap, p: Profile) {
+  return { word: f.wordOrder ?? p.wordOrder ?? 'big', byte: f.byteOrder ?? p.byteOrder ?? 'big' };
+}
+
+const swapBytes = (w: number) => ((w & 0xff) << 8) | ((w >> 8) & 0xff);
+
+/** Raw register words (in wire order) → the number they hold. */
+export function wordsToRaw(
+  words: number[],
+  dataType: DataType,
+  wordOrder: string,
+  byteOrder: string,
+): number {
+  const ws = words.map((w) => (byteOrder === 'little' ? swapBytes(w) : w));
+  if (wordsOf(dataType) === 1) {
+    const w = ws[0]!;
+    return dataType === 'i16' ? (w << 16) >> 16 : w;
+  }
+  const [hi, lo] = wordOrder === 'little' ? [ws[1]!, ws[0]!] : [ws[0]!, ws[1]!];
+  const b = Buffer.allocUnsafe(4);
+  b.writeUInt16BE(hi, 0);
+  b.writeUInt16BE(lo, 2);
+  if (dataType === 'i32') return b.readInt32BE(0);
+  if (dataType === 'f32') return b.readFloatBE(0);
+  return b.readUInt32BE(0);
+}
+
+/** The number → register words in wire order (inverse of wordsToRaw). Out-of-range values saturate. */
+export function rawToWords(raw: number, dataType: DataType, wordOrder: string, byteOrder: string): number[] {
+  const b = Buffer.allocUnsafe(4);
+  const clampInt = (lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.round(raw)));
+  let ws: number[];
+  if (wordsOf(dataType) === 1) {
+    ws = [dataType === 'i16' ? clampInt(-32768, 32767) & 0xffff : clampInt(0, 0xffff)];
+  } else {
+    if (dataType === 'f32') b.writeFloatBE(raw, 0);
+    else if (dataType === 'i32') b.writeInt32BE(clampInt(-0x80000000, 0x7fffffff), 0);
+    else b.writeUInt32BE(clampInt(0, 0xffffffff), 0);
+    const hi = b.readUInt16BE(0);
+    const lo = b.readUInt16BE(2);
+    ws = wordOrder === 'little' ? [lo, hi] : [hi, lo];
+  }
+  return byteOrder === 'little' ? ws.map(swapBytes) : ws;
+}
+
+const tidy = (v: number) => Math.round(v * 1e6) / 1e6;
+
+function readWords(img: RegisterImage, f: FieldMap): number[] | undefined {
+  const table = f.type === 'input' ? img.input : img.holding;
+  const out: number[] = [];
+  for (let i = 0; i < wordsOf(f.dataType); i++) {
+    const w = table.get(f.address + i);
+    if (w === undefined) return undefined;
+    out.push(w);
+  }
+  return out;
+}
+
+/** Decode every mapped field present in the image into canonical barrier fields. */
+export function decodeFields(profile: Profile, img: RegisterImage): BarrierFields {
+  const out: Record<string, unknown> = {};
+  for (const f of profile.fields) {
+    if (isBitTable(f.type)) {
+      const v = (f.type === 'coil' ? img.coil : img.discrete).get(f.address);
+      if (v !== undefined) out[f.field] = v;
+      continue;
+    }
+    const words = readWords(img, f);
+    if (!words) continue;
+    const { word, byte } = order(f, profile);
+    const dt = f.dataType ?? 'u16';
+    if (dt === 'bitfield') {
+      out[f.field] = ((wordsToRaw(words, 'u16', word, byte) >> (f.bit ?? 0)) & 1) === 1;
+      continue;
+    }
+    const raw = wordsToRaw(words, dt, word, byte);
+    if (f.field === 'arm_state') {
+      out[f.field] = (f.states?.[String(raw)] ?? 'unknown') satisfies ArmState;
+    } else if (BOOLEAN_FIELDS.includes(f.field)) {
+      out[f.field] = raw !== 0;
+    } else {
+      const v = raw * (f.scale ?? 1) + (f.offset ?? 0);
+      out[f.field] = INTEGER_FIELDS.includes(f.field) ? Math.round(v) : tidy(v);
+    }
+  }
+  return out as BarrierFields;
+}
+
+/** Write canonical values into the image as the profile lays them out (simulator side). */
+export function encodeFields(profile: Profile, fields: BarrierFields, img: RegisterImage): void {
+  for (const f of profile.fields) {
+    const value = (fields as Record<string, unknown>)[f.field];
+    if (value === undefined) continue;
+    if (isBitTable(f.type)) {
+      (f.type === 'coil' ? img.coil : img.discrete).set(f.address, Boolean(value));
+      continue;
+    }
+    const table = f.type === 'input' ? img.input : img.holding;
+    const { word, byte } = order(f, profile);
+    const dt = f.dataType ?? 'u16';
+    if (dt === 'bitfield') {
+      const cur = wordsToRaw([table.get(f.address) ?? 0], 'u16', word, byte);
+      const mask = 1 << (f.bit ?? 0);
+      const next = value ? cur | mask : cur & ~mask;
+      table.set(f.address, rawToWords(next, 'u16', word, byte)[0]!);
+      continue;
+    }
+    let raw: number;
+    if (f.field === 'arm_state') {
+      const hit = Object.entries(f.states ?? {}).find(([, s]) => s === value);
+      raw = hit ? Number(hit[0]) : 0xffff;
+    } else if (typeof value === 'boolean') {
+      raw = value ? 1 : 0;
+    } else {
+      raw = ((value as number) - (f.offset ?? 0)) / (f.scale ?? 1);
+    }
+    rawToWords(raw, dt, word, byte).forEach((w, i) => table.set(f.address + i, w));
+  }
+}
