@@ -1,0 +1,91 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { parse } from 'yaml';
+import { BarrierFieldsSchema, ProbeFieldsSchema } from '../../gateway/core/canonical.ts';
+import { GatehouseError } from '../../gateway/errors.ts';
+
+export const DEFAULT_MQTT_PROFILE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'profiles');
+
+const FieldMapSchema = Type.Object(
+  {
+    path: Type.String({ minLength: 1, description: 'JSON path in the device message: a.b[0].c' }),
+    scale: Type.Optional(Type.Number({ description: 'multiply a numeric value' })),
+    offset: Type.Optional(Type.Number({ description: 'added after scaling' })),
+    enum: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]), {
+        description: 'device value (as text) → canonical value',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type FieldMap = Static<typeof FieldMapSchema>;
+
+/** A device that publishes JSON on its own topic, and how that JSON maps onto canonical fields. */
+export const MqttProfileSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1 }),
+    kind: Type.Union([Type.Literal('barrier'), Type.Literal('probe')]),
+    topic: Type.String({ default: 'raw', description: 'topic under gatehouse/v1/<village>/<device>/' }),
+    expectedIntervalMs: Type.Integer({
+      minimum: 10,
+      default: 5000,
+      description: 'how often the device publishes',
+    }),
+    timeoutFactor: Type.Number({
+      minimum: 1,
+      default: 3,
+      description: 'offline(timeout) after this many silent intervals',
+    }),
+    fields: Type.Record(Type.String(), FieldMapSchema),
+  },
+  { additionalProperties: false },
+);
+export type MqttProfile = Static<typeof MqttProfileSchema> & { source: string };
+
+export function canonicalSchemaOf(kind: MqttProfile['kind']): TObject {
+  return kind === 'barrier' ? BarrierFieldsSchema : ProbeFieldsSchema;
+}
+
+/** Parse and check a profile; errors name the file and the field. */
+export function parseMqttProfile(text: string, source: string): MqttProfile {
+  let data: unknown;
+  try {
+    data = parse(text);
+  } catch (err) {
+    throw new GatehouseError('GH_PROFILE_INVALID', [
+      `${source}: YAML: ${(err as Error).message.split('\n')[0]}`,
+    ]);
+  }
+  data = Value.Default(MqttProfileSchema, data);
+  const first = [...Value.Errors(MqttProfileSchema, data)][0];
+  if (first)
+    throw new GatehouseError('GH_PROFILE_INVALID', [`${source}: ${first.path || '(top)'}: ${first.message}`]);
+  const profile = data as Static<typeof MqttProfileSchema>;
+  const known = canonicalSchemaOf(profile.kind).properties as Record<string, TSchema>;
+  for (const field of Object.keys(profile.fields)) {
+    if (!(field in known)) {
+      throw new GatehouseError('GH_PROFILE_INVALID', [
+        `${source}: /fields/${field}: not a canonical ${profile.kind} field (one of ${Object.keys(known).join(', ')})`,
+      ]);
+    }
+  }
+  return { ...profile, source };
+}
+
+export function loadMqttProfile(
+  nameOrPath: string,
+  dirs: string[] = [DEFAULT_MQTT_PROFILE_DIR],
+): MqttProfile {
+  const isPath = /\.ya?ml$/.test(nameOrPath) || nameOrPath.includes('/');
+  const candidates = isPath
+    ? [path.resolve(nameOrPath)]
+    : dirs.map((d) => path.join(d, `${nameOrPath}.yaml`));
+  const file = candidates.find((f) => existsSync(f));
+  if (!file)
+    throw new GatehouseError('GH_PROFILE_NOT_FOUND', [nameOrPath, isPath ? candidates[0]! : dirs.join(', ')]);
+  return parseMqttProfile(readFileSync(file, 'utf8'), file);
+}

@@ -1,0 +1,36 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const BridgeConfigSchema = Type.Object(
+  {
+    url: Type.String({
+      pattern: '^(mqtts?|wss?|tcp)://',
+      description: 'central broker, e.g. mqtts://central:8883',
+    }),
+    username: Type.Optional(Type.String({ minLength: 1 })),
+    password: Type.Optional(Type.String({ description: 'already resolved from a secret reference' })),
+    clientId: Type.String({
+      minLength: 1,
+      maxLength: 128,
+      description: 'stable: the central broker keeps our session',
+    }),
+    forward: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'local topic filters copied to the central broker (QoS 1, in order)',
+    }),
+    subscribe: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description: 'central topic filters (command topics) injected into the local broker',
+    }),
+    queueDir: Type.Optional(Type.String({ description: 'disk queue; default <dataDir>/bridge' })),
+    maxInflight: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 16,
+      description: 'unacknowledged QoS 1 messages upstream',
+    }),
+    maxQueueBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 * 1024 }),
+    keepaliveSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
+  },
+  { additionalProperties: false },
+);
+export type BridgeConfig = Static<typeof BridgeConfigSchema>;
