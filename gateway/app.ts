@@ -72,6 +72,12 @@ export class Gateway {
     this.bus.subscribe((m) => this.metrics.handle(m));
     const buses = new Map(config.buses.map((b) => [String(b.id), b] as const));
     this.plugins = createDriverPlugins();
+    // Devices that speak MQTT subscribe through the broker, which starts after the registry.
+    const mqtt = {
+      prefix: `gatehouse/v1/${config.village}`,
+      subscribe: (filter: string, handler: (m: { topic: string; payload: Buffer }) => void) =>
+        this.broker.subscribe(filter, handler),
+    };
     this.registry = new DeviceRegistry(
       this.plugins,
       this.bus,
@@ -80,6 +86,7 @@ export class Gateway {
       this.dataDir,
       buses,
       config.site,
+      mqtt,
     );
     for (const device of config.devices) this.registry.add(device);
     this.audit = new AuditLog(path.join(this.dataDir, 'audit'));

@@ -4,7 +4,8 @@ import type { BarrierAction } from '../../drivers/driver.ts';
 import type { BarrierFields } from '../core/canonical.ts';
 import type { Bus } from '../core/bus.ts';
 import type { DeviceRegistry } from '../core/registry.ts';
-import { GatehouseError } from '../errors.ts';
+import { GatehouseError, isGatehouseError } from '../errors.ts';
+import { DeviceError } from '../core/health.ts';
 import type { AuditLog } from './audit.ts';
 import { aborted, confirmed, interlock } from './rules.ts';
 import type { CommandRecord, CommandRequest, CommandState } from './schema.ts';
@@ -13,6 +14,14 @@ const CONFIRM_POLL_MS = 50;
 
 function newId(): string {
   return `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
+
+/** A failure reason a platform can act on, from what the driver threw. */
+function failureOf(err: unknown): string {
+  if (err instanceof DeviceError) return `device-error:${err.reason}`;
+  if (isGatehouseError(err) && err.code === 'GH_DEVICE_REJECTED') return 'rejected-by-controller';
+  if (isGatehouseError(err) && err.code === 'GH_COMMAND_UNSUPPORTED') return 'unsupported';
+  return 'driver-error';
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -147,8 +156,7 @@ export class CommandService {
         await sleep(CONFIRM_POLL_MS);
       }
     } catch (err) {
-      const reason = (err as { reason?: string }).reason ?? 'driver-error';
-      this.transition(rec, 'failed', `device-error:${reason}`, (err as Error).message);
+      this.transition(rec, 'failed', failureOf(err), (err as Error).message);
     }
   }
 

@@ -120,7 +120,11 @@ function schemaProblems(schema: TSchema, value: unknown, base: (string | number)
   for (const err of Value.Errors(schema, Value.Default(schema, structuredClone(value)))) {
     if (seen.has(err.path)) continue;
     seen.add(err.path);
-    out.push({ ...describe(err), path: [...base, ...pointer(err.path)] });
+    const at = [...base, ...pointer(err.path)];
+    // A secret is resolved before validation: never echo its value into an error.
+    const last = at[at.length - 1];
+    const shown = typeof last === 'string' && SECRET_KEYS.has(last) ? { ...err, value: '[secret]' } : err;
+    out.push({ ...describe(shown), path: at });
   }
   return out;
 }
@@ -265,7 +269,10 @@ export function parseConfig(
   if (problems.length > 0) {
     const lines = problems
       .slice(0, 20)
-      .map((p) => `${file}:${locate(doc, lc, p.path, p.code === 'GH_CONFIG_UNKNOWN_KEY')}: ${fieldName(p.path) || '(top level)'}: ${p.message}`);
+      .map(
+        (p) =>
+          `${file}:${locate(doc, lc, p.path, p.code === 'GH_CONFIG_UNKNOWN_KEY')}: ${fieldName(p.path) || '(top level)'}: ${p.message}`,
+      );
     throw new GatehouseError(
       problems[0]!.code,
       [

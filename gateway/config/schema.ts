@@ -1,5 +1,4 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { SecretRefSchema } from './secrets.ts';
 
 const Id = (description: string) =>
   Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_-]*$', description });
@@ -10,7 +9,10 @@ export const ApiTokenSchema = Type.Object(
     role: Type.Union([Type.Literal('admin'), Type.Literal('platform'), Type.Literal('reader')], {
       description: 'admin | platform | reader',
     }),
-    token: SecretRefSchema,
+    token: Type.String({
+      minLength: 16,
+      description: 'a secret reference { env } or { file } to a token of 16+ characters',
+    }),
   },
   { additionalProperties: false },
 );

@@ -13,6 +13,16 @@ export interface PluginEnv {
   buses: Map<string, Record<string, unknown>>;
   /** Per-device context for the driver (log, emit, data dir). */
   context(device: DeviceConfig): DriverContext;
+  /** The embedded broker, for devices that speak MQTT themselves (subscribe in-process). */
+  mqtt?: MqttAccess;
+}
+
+export interface MqttAccess {
+  prefix: string;
+  subscribe(
+    filter: string,
+    handler: (msg: { topic: string; payload: Buffer }) => void,
+  ): Promise<() => Promise<void>>;
 }
 
 /**

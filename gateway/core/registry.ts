@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Driver } from '../../drivers/driver.ts';
 import type { Bus, DeviceRef } from './bus.ts';
 import type { DeviceEvent } from './canonical.ts';
-import type { DeviceConfig, DriverPlugin } from './plugins.ts';
+import type { DeviceConfig, DriverPlugin, MqttAccess } from './plugins.ts';
 import { DevicePoller } from './poller.ts';
 import type { StateStore } from './state.ts';
 
@@ -26,6 +26,7 @@ export class DeviceRegistry {
     private readonly dataDir: string,
     private readonly buses: Map<string, Record<string, unknown>>,
     private readonly defaultSite?: string,
+    private readonly mqtt?: MqttAccess,
   ) {}
 
   add(config: DeviceConfig): DeviceEntry {
@@ -39,6 +40,7 @@ export class DeviceRegistry {
     const driver = plugin.create(config, {
       log,
       buses: this.buses,
+      ...(this.mqtt ? { mqtt: this.mqtt } : {}),
       context: () => ({
         log,
         dataDir: path.join(this.dataDir, 'devices', config.id),

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { freePort, startTs, type Proc } from './procs.ts';
 
-export const TEST_TOKEN = 'test-admin-token';
+export const TEST_TOKEN = 'test-admin-token-0123456789';
 
 export interface GatewayProc {
   proc: Proc;
@@ -29,7 +29,19 @@ export async function startGateway(
   const dataDir = opts.dataDir ?? path.join(dir, 'data');
   const proc = startTs(
     'gateway/cli/main.ts',
-    ['start', '--config', configFile, '--api-port', String(apiPort), '--api-host', '127.0.0.1', '--mqtt-port', String(mqttPort), '--data-dir', dataDir],
+    [
+      'start',
+      '--config',
+      configFile,
+      '--api-port',
+      String(apiPort),
+      '--api-host',
+      '127.0.0.1',
+      '--mqtt-port',
+      String(mqttPort),
+      '--data-dir',
+      dataDir,
+    ],
     {
       env: {
         ...process.env,
@@ -46,7 +58,10 @@ export async function startGateway(
   const call = async (method: string, p: string, body?: unknown, token = TEST_TOKEN) => {
     const res = await fetch(api + p, {
       method,
-      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
     const text = await res.text();
@@ -71,16 +86,27 @@ export async function startBarrierSim(
   const modbus = ports?.modbus ?? (await freePort());
   const control = ports?.control ?? (await freePort());
   const proc = startTs('device-sims/main.ts', [
-    'barrier', '--tcp', `127.0.0.1:${modbus}`, '--control', `127.0.0.1:${control}`, ...extra,
+    'barrier',
+    '--tcp',
+    `127.0.0.1:${modbus}`,
+    '--control',
+    `127.0.0.1:${control}`,
+    ...extra,
   ]);
   await proc.waitFor(/listening/, 30_000);
   return { proc, modbus, control: `http://127.0.0.1:${control}`, ports: { modbus, control } };
 }
 
-export async function simControl(control: string, p: string, body?: unknown): Promise<Record<string, unknown>> {
+export async function simControl(
+  control: string,
+  p: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
   const res = await fetch(control + p, {
     method: body === undefined ? 'GET' : 'POST',
-    ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}),
+    ...(body !== undefined
+      ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }
+      : {}),
   });
   return (await res.json()) as Record<string, unknown>;
 }

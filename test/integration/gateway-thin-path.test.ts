@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, stopAll } from '../helpers/procs.ts';
-import { barrierYaml, startBarrierSim, startGateway, TEST_TOKEN, type GatewayProc } from '../helpers/gateway.ts';
+import {
+  barrierYaml,
+  startBarrierSim,
+  startGateway,
+  TEST_TOKEN,
+  type GatewayProc,
+} from '../helpers/gateway.ts';
 
 type Device = { health: { status: string; reason?: string }; fields: Record<string, unknown> };
 
@@ -17,10 +23,13 @@ describe('thin path: barrier simulator → gateway → API', () => {
   const device = async () => (await gw.get('/api/v1/devices/barrier-1')).body as unknown as Device;
 
   it('shows the simulated barrier online with canonical state', async () => {
-    const d = await eventually(async () => {
-      const d = await device();
-      return d.health.status === 'online' && d.fields.arm_state ? d : undefined;
-    }, { what: 'barrier-1 online' });
+    const d = await eventually(
+      async () => {
+        const d = await device();
+        return d.health.status === 'online' && d.fields.arm_state ? d : undefined;
+      },
+      { what: 'barrier-1 online' },
+    );
     expect(d.fields.arm_state).toBe('closed');
     expect(typeof d.fields.supply_v).toBe('number');
     const list = await gw.get('/api/v1/devices');
@@ -31,11 +40,15 @@ describe('thin path: barrier simulator → gateway → API', () => {
     expect((await fetch(`${gw.api}/healthz`)).status).toBe(200);
     const ready = await fetch(`${gw.api}/readyz`);
     expect(ready.status).toBe(200);
-    expect(((await ready.json()) as { checks: Record<string, string> }).checks['sink:influx']).toBe('spooling');
+    expect(((await ready.json()) as { checks: Record<string, string> }).checks['sink:influx']).toBe(
+      'spooling',
+    );
     const anon = await fetch(`${gw.api}/api/v1/devices`);
     expect(anon.status).toBe(401);
     expect(((await anon.json()) as { code: string }).code).toBe('GH_API_UNAUTHORIZED');
-    const wrong = await fetch(`${gw.api}/api/v1/devices`, { headers: { authorization: `Bearer x${TEST_TOKEN}` } });
+    const wrong = await fetch(`${gw.api}/api/v1/devices`, {
+      headers: { authorization: `Bearer x${TEST_TOKEN}` },
+    });
     expect(wrong.status).toBe(401);
   });
 
@@ -49,17 +62,23 @@ describe('thin path: barrier simulator → gateway → API', () => {
     const ports = sim.ports;
     sim.proc.child.kill('SIGKILL');
     await sim.proc.exited;
-    const down = await eventually(async () => {
-      const d = await device();
-      return d.health.status === 'offline' ? d : undefined;
-    }, { what: 'barrier-1 offline' });
+    const down = await eventually(
+      async () => {
+        const d = await device();
+        return d.health.status === 'offline' ? d : undefined;
+      },
+      { what: 'barrier-1 offline' },
+    );
     expect(['timeout', 'connection-refused']).toContain(down.health.reason);
 
     sim = await startBarrierSim(['--open-ms', '300', '--close-ms', '300'], ports);
-    const up = await eventually(async () => {
-      const d = await device();
-      return d.health.status === 'online' ? d : undefined;
-    }, { what: 'barrier-1 back online', timeoutMs: 20_000 });
+    const up = await eventually(
+      async () => {
+        const d = await device();
+        return d.health.status === 'online' ? d : undefined;
+      },
+      { what: 'barrier-1 back online', timeoutMs: 20_000 },
+    );
     expect(up.health.reason).toBeUndefined();
     const events = (up as unknown as { recentEvents: { type: string; detail: string }[] }).recentEvents;
     expect(events.some((e) => e.type === 'health' && /→ online/.test(e.detail))).toBe(true);

@@ -80,7 +80,9 @@ describe('village config', () => {
 
   it('refuses an unknown key inside a device', () => {
     process.env.GH_TEST_CAM_PASSWORD = 's3cret';
-    const file = write(VALID.replace('    lane: in-1\n  - id: north-cam', '    lnae: in-1\n  - id: north-cam'));
+    const file = write(
+      VALID.replace('    lane: in-1\n  - id: north-cam', '    lnae: in-1\n  - id: north-cam'),
+    );
     const err = failure(file);
     expect(err.message).toMatch(new RegExp(`${file}:15:5: devices\\[0\\]\\.lnae: unknown key`));
   });
@@ -100,7 +102,9 @@ describe('village config', () => {
 
   it('refuses a plain-text password and an unset secret variable', () => {
     const plain = write(VALID.replace('password: { env: GH_TEST_CAM_PASSWORD }', 'password: hunter2'));
-    expect(failure(plain).message).toContain(`${plain}:21:15: devices[1].password: secrets stay out of the YAML`);
+    expect(failure(plain).message).toContain(
+      `${plain}:21:15: devices[1].password: secrets stay out of the YAML`,
+    );
     delete process.env.GH_TEST_CAM_PASSWORD;
     const unset = write(VALID);
     expect(failure(unset).message).toContain('environment variable GH_TEST_CAM_PASSWORD is not set');
@@ -109,11 +113,15 @@ describe('village config', () => {
   it('checks references between sections and says what exists', () => {
     process.env.GH_TEST_CAM_PASSWORD = 's3cret';
     const file = write(VALID.replace('bus: rs485-1', 'bus: rs485-9'));
-    expect(failure(file).message).toContain('devices[0].bus: no bus with id "rs485-9" under buses: (known: rs485-1)');
+    expect(failure(file).message).toContain(
+      'devices[0].bus: no bus with id "rs485-9" under buses: (known: rs485-1)',
+    );
     const dup = write(VALID.replace('id: north-cam', 'id: north-in'));
     expect(failure(dup).message).toContain('devices[1].id: duplicate device id "north-in"');
     const drv = write(VALID.replace('driver: modbus', 'driver: bacnet'));
-    expect(failure(drv).message).toContain('devices[0].driver: unknown driver "bacnet" — expected one of modbus');
+    expect(failure(drv).message).toContain(
+      'devices[0].driver: unknown driver "bacnet" — expected one of modbus',
+    );
   });
 
   it('refuses a profile that does not exist, naming the device', () => {
