@@ -96,6 +96,7 @@ export class Gateway {
       this.audit,
       log.child({ component: 'commands' }),
       config.commands?.confirmTimeoutMs,
+      config.commands?.confirmPollMs,
     );
     this.commissioning = new Commissioning(
       this.registry,

@@ -155,7 +155,8 @@ export class BarrierSim {
         this.holdOpen = false;
         return true;
       case 'close':
-        if (this.faultCode !== 0 || blocked) return false; // interlock: never close onto a vehicle
+        // The controller's own safety loop: no close with a vehicle on the loop or in the eye.
+        if (this.faultCode !== 0 || blocked || this.loopOccupied || this.photoEyeBlocked) return false;
         this.holdOpen = false;
         if (this.state !== 'closed') this.state = 'closing';
         return true;

@@ -27,7 +27,7 @@ export async function startControl(
       units: Object.fromEntries(
         [...server.units].map(([id, u]) => [
           id,
-          { profile: u.profile.name, ...u.sim.snapshot(), commands: u.log.slice(-10) },
+          { profile: u.profile.name, ...u.sim.snapshot(), commands: u.log.slice(-10), counts: u.counts },
         ]),
       ),
     }),

@@ -30,6 +30,12 @@ export class UnitImage {
   private echo = 0;
   /** Commands this unit accepted or refused, newest last (for the control interface). */
   readonly log: { action: CommandName; accepted: boolean; sequence?: number; at: string }[] = [];
+  /**
+   * Every command ever received, for safety audits: how many per action, and how many
+   * closes arrived (and how many were carried out) with a vehicle on the loop or in
+   * the photo-eye.
+   */
+  readonly counts = { received: 0, accepted: 0, closesWhileOccupied: 0, closesExecutedWhileOccupied: 0 };
 
   constructor(
     readonly unit: number,
@@ -94,7 +100,14 @@ export class UnitImage {
     for (const t of this.triggers) {
       if (t.type !== type || t.address < address || t.address >= address + values.length) continue;
       if (values[t.address - address] !== t.value) continue;
+      const occupied = this.sim.loopOccupied || this.sim.photoEyeBlocked;
       const accepted = this.sim.command(t.action);
+      this.counts.received++;
+      if (accepted) this.counts.accepted++;
+      if (t.action === 'close' && occupied) {
+        this.counts.closesWhileOccupied++;
+        if (accepted) this.counts.closesExecutedWhileOccupied++;
+      }
       let sequence: number | undefined;
       if (t.sequenceAt !== undefined) {
         const s = this.img.holding.get(t.sequenceAt);

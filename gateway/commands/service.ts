@@ -10,8 +10,6 @@ import type { AuditLog } from './audit.ts';
 import { aborted, confirmed, interlock } from './rules.ts';
 import type { CommandRecord, CommandRequest, CommandState } from './schema.ts';
 
-const CONFIRM_POLL_MS = 50;
-
 function newId(): string {
   return `cmd-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
@@ -46,6 +44,7 @@ export class CommandService {
     private readonly audit: AuditLog,
     private readonly log: Logger,
     private readonly confirmTimeoutMs = 10_000,
+    private readonly confirmPollMs = 50,
   ) {
     this.recover();
   }
@@ -153,7 +152,7 @@ export class CommandService {
             `not confirmed within ${this.confirmTimeoutMs} ms: arm ${last.arm_state ?? 'unknown'}`,
           );
         }
-        await sleep(CONFIRM_POLL_MS);
+        await sleep(this.confirmPollMs);
       }
     } catch (err) {
       this.transition(rec, 'failed', failureOf(err), (err as Error).message);

@@ -68,6 +68,12 @@ export function villageConfigSchema(sections: {
         Type.Object(
           {
             confirmTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+            confirmPollMs: Type.Integer({
+              minimum: 5,
+              maximum: 1000,
+              default: 50,
+              description: 'how often sensed state is read back while confirming',
+            }),
           },
           { additionalProperties: false },
         ),
