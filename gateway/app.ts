@@ -12,6 +12,7 @@ import { Bus } from './core/bus.ts';
 import { DeviceRegistry } from './core/registry.ts';
 import { StateStore } from './core/state.ts';
 import { GatewayMetrics } from './metrics.ts';
+import { OccupancyTracker } from './occupancy.ts';
 import { createDriverPlugins } from './plugins.ts';
 import type { DriverPlugin } from './core/plugins.ts';
 import { Commissioning } from './commissioning/service.ts';
@@ -48,6 +49,7 @@ export class Gateway {
   readonly state = new StateStore();
   readonly registry: DeviceRegistry;
   readonly commands: CommandService;
+  readonly occupancy: OccupancyTracker;
   readonly sinks: Sink[] = [];
   readonly dataDir: string;
   broker!: GatehouseBroker;
@@ -70,6 +72,10 @@ export class Gateway {
     this.bus.subscribe((m) => this.state.handle(m));
     this.metrics = new GatewayMetrics(this.state, () => this.sinks);
     this.bus.subscribe((m) => this.metrics.handle(m));
+    this.occupancy = new OccupancyTracker(
+      Object.fromEntries((config.sites ?? []).filter((s) => s.capacity).map((s) => [s.id, s.capacity!])),
+    );
+    this.bus.subscribe((m) => this.occupancy.handle(m));
     const buses = new Map(config.buses.map((b) => [String(b.id), b] as const));
     this.plugins = createDriverPlugins();
     // Devices that speak MQTT subscribe through the broker, which starts after the registry.
@@ -166,6 +172,7 @@ export class Gateway {
         registry: this.registry,
         state: this.state,
         commands: this.commands,
+        occupancy: this.occupancy,
         sinks: this.sinks,
         tokens: this.opts.tokens,
         ready: () => this.readiness(),

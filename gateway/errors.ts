@@ -33,6 +33,7 @@ export const ERRORS = {
   // InfluxDB sink and its disk spool (log codes; see gateway/sinks/influx)
   GH_INFLUX_UNAVAILABLE: { status: 503, message: 'InfluxDB unavailable: %s' },
   GH_INFLUX_REJECTED: { status: 500, message: 'InfluxDB refused a batch: %s' },
+  GH_INFLUX_SCHEMA: { status: 500, message: 'InfluxDB refused the schema statements: %s' },
   GH_SPOOL_WRITE: { status: 500, message: 'could not write the spool: %s' },
   GH_SPOOL_FULL: { status: 500, message: 'spool over its size bound: %s' },
   GH_SPOOL_TRUNCATED: { status: 500, message: 'spool segment tail truncated: %s' },

@@ -1,4 +1,15 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger, type LoggerOptions } from 'pino';
+
+/** pino-pretty is a dev dependency: a production install (the container) logs JSON even on a TTY. */
+function prettyAvailable(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Paths redacted wherever they appear in a log line: secrets never reach a log. */
 export const REDACT_PATHS = [
@@ -24,7 +35,7 @@ export function createLogger(opts: { level?: string; pretty?: boolean; name?: st
     level: opts.level ?? process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
-  if (opts.pretty) {
+  if (opts.pretty && prettyAvailable()) {
     return pino({
       ...options,
       transport: {

@@ -2,6 +2,7 @@ import type { CommandService } from '../commands/service.ts';
 import type { DeviceRegistry } from '../core/registry.ts';
 import type { StateStore } from '../core/state.ts';
 import type { Sink } from '../sinks/sink.ts';
+import type { OccupancyTracker } from '../occupancy.ts';
 
 export type Role = 'admin' | 'platform' | 'reader';
 
@@ -17,6 +18,7 @@ export interface ApiContext {
   registry: DeviceRegistry;
   state: StateStore;
   commands: CommandService;
+  occupancy: OccupancyTracker;
   sinks: readonly Sink[];
   tokens: readonly ApiToken[];
   /** False until config is loaded and every sink is connected or spooling. */

@@ -88,6 +88,17 @@ export function villageConfigSchema(sections: {
           { additionalProperties: false },
         ),
       ),
+      sites: Type.Optional(
+        Type.Array(
+          Type.Object(
+            {
+              id: Id('site id, as devices name it'),
+              capacity: Type.Optional(Type.Integer({ minimum: 1, description: 'parking spaces' })),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      ),
       buses: Type.Array(sections.bus, { default: [] }),
       devices: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
         default: [],

@@ -126,6 +126,7 @@ devices:
     bus: tcp-1
     unit: 1
     profile: northgate-hr
+    site: north-lot
     lane: lane-1
     pollMs: 200
 ${extra}`;

@@ -143,6 +143,28 @@ commands:
     expect(reader.body.message).toBe('token "crew" has role reader; this needs platform');
   });
 
+  it('lets the waiting car through: a passage event and the site occupancy follow', async () => {
+    const r = await command({ requestId: 'pay-4001', action: 'open', reason: 'ticket paid' });
+    expect((r.body as unknown as Rec).state).toBe('confirmed');
+    const d = await eventually(async () => {
+      const d = (await gw.get('/api/v1/devices/barrier-1')).body as { recentEvents: { type: string }[] };
+      return d.recentEvents.some((e) => e.type === 'passage-in') ? d : undefined;
+    }, { what: 'passage-in event' });
+    expect(d.recentEvents.find((e) => e.type === 'passage-in')).toBeTruthy();
+    const sites = await eventually(async () => {
+      const s = (await gw.get('/api/v1/sites')).body as { sites: { site: string; occupancy: number; entries: number }[] };
+      return s.sites[0]?.entries === 1 ? s : undefined;
+    }, { what: 'one entry counted' });
+    expect(sites.sites[0]).toMatchObject({ site: 'north-lot', occupancy: 1, barriers: ['barrier-1'] });
+    const set = await fetch(`${gw.api}/api/v1/sites/north-lot/occupancy`, {
+      method: 'PUT',
+      headers: { authorization: 'Bearer platform-token-123', 'content-type': 'application/json' },
+      body: JSON.stringify({ occupancy: 42 }),
+    });
+    expect(set.status).toBe(200);
+    expect(((await set.json()) as { occupancy: number }).occupancy).toBe(42);
+  });
+
   it('keeps an append-only audit of every command and state', async () => {
     const lines = readFileSync(path.join(gw.dataDir, 'audit', 'commands.jsonl'), 'utf8')
       .split('\n')

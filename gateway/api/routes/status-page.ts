@@ -1,14 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import type { ApiContext } from '../context.ts';
+import { sourceDir } from '../../util/paths.ts';
 
-const PAGE_DIR = path.resolve(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '../../../dashboards/status-page',
-);
+const PAGE_DIR = path.resolve(sourceDir(import.meta.url), '../../../dashboards/status-page');
 const FILES: Record<string, string> = {
   'index.html': 'text/html; charset=utf-8',
   'status.js': 'text/javascript; charset=utf-8',
