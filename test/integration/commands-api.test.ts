@@ -146,15 +146,23 @@ commands:
   it('lets the waiting car through: a passage event and the site occupancy follow', async () => {
     const r = await command({ requestId: 'pay-4001', action: 'open', reason: 'ticket paid' });
     expect((r.body as unknown as Rec).state).toBe('confirmed');
-    const d = await eventually(async () => {
-      const d = (await gw.get('/api/v1/devices/barrier-1')).body as { recentEvents: { type: string }[] };
-      return d.recentEvents.some((e) => e.type === 'passage-in') ? d : undefined;
-    }, { what: 'passage-in event' });
+    const d = await eventually(
+      async () => {
+        const d = (await gw.get('/api/v1/devices/barrier-1')).body as { recentEvents: { type: string }[] };
+        return d.recentEvents.some((e) => e.type === 'passage-in') ? d : undefined;
+      },
+      { what: 'passage-in event' },
+    );
     expect(d.recentEvents.find((e) => e.type === 'passage-in')).toBeTruthy();
-    const sites = await eventually(async () => {
-      const s = (await gw.get('/api/v1/sites')).body as { sites: { site: string; occupancy: number; entries: number }[] };
-      return s.sites[0]?.entries === 1 ? s : undefined;
-    }, { what: 'one entry counted' });
+    const sites = await eventually(
+      async () => {
+        const s = (await gw.get('/api/v1/sites')).body as {
+          sites: { site: string; occupancy: number; entries: number }[];
+        };
+        return s.sites[0]?.entries === 1 ? s : undefined;
+      },
+      { what: 'one entry counted' },
+    );
     expect(sites.sites[0]).toMatchObject({ site: 'north-lot', occupancy: 1, barriers: ['barrier-1'] });
     const set = await fetch(`${gw.api}/api/v1/sites/north-lot/occupancy`, {
       method: 'PUT',

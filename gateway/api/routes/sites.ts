@@ -38,12 +38,16 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async 
         summary: 'Set the number of vehicles inside (a count made at the lot); counting goes on from it',
         security: [{ bearer: [] }],
         params: Type.Object({ site: Type.String({ minLength: 1, maxLength: 64 }) }),
-        body: Type.Object({ occupancy: Type.Integer({ minimum: 0, maximum: 100_000 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { occupancy: Type.Integer({ minimum: 0, maximum: 100_000 }) },
+          { additionalProperties: false },
+        ),
         response: { 200: SiteSchema },
       },
     },
     async (req) => {
-      const known = ctx.occupancy.get(req.params.site) ?? ctx.state.all().some((s) => s.device.site === req.params.site);
+      const known =
+        ctx.occupancy.get(req.params.site) ?? ctx.state.all().some((s) => s.device.site === req.params.site);
       if (!known) throw new GatehouseError('GH_API_NOT_FOUND', [`no site "${req.params.site}" has barriers`]);
       return ctx.occupancy.set(req.params.site, req.body.occupancy);
     },

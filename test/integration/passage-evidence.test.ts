@@ -1,0 +1,86 @@
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, startTs, eventually, stopAll } from '../helpers/procs.ts';
+import {
+  barrierYaml,
+  startBarrierSim,
+  simControl,
+  startGateway,
+  type GatewayProc,
+} from '../helpers/gateway.ts';
+
+type Ev = { type: string; data?: Record<string, unknown> };
+
+describe('passage evidence: the lane’s probe photographs every passage', () => {
+  let gw: GatewayProc;
+  let sim: Awaited<ReturnType<typeof startBarrierSim>>;
+
+  beforeAll(async () => {
+    sim = await startBarrierSim(['--open-ms', '200', '--close-ms', '200', '--traffic', 'off']);
+    const http = await freePort();
+    const probe = startTs('device-sims/main.ts', [
+      'probe',
+      '--http',
+      `127.0.0.1:${http}`,
+      '--user',
+      'admin',
+      '--password',
+      'pw',
+      '--no-discovery',
+    ]);
+    await probe.waitFor(/listening/, 30_000);
+    const yaml = barrierYaml(
+      sim.modbus,
+      `  - id: cam-1
+    kind: probe
+    driver: onvif
+    url: http://127.0.0.1:${http}/onvif/device_service
+    username: admin
+    password: { env: GH_TEST_CAM_PW }
+    site: north-lot
+    lane: lane-1
+    pollMs: 2000
+evidence: { maxFiles: 2 }
+`,
+    );
+    gw = await startGateway(yaml, { env: { GH_TEST_CAM_PW: 'pw' } });
+    await eventually(
+      async () => {
+        const r = (await gw.get('/api/v1/devices')).body as { devices: { health: { status: string } }[] };
+        return r.devices.every((d) => d.health.status === 'online');
+      },
+      { what: 'barrier and probe online', timeoutMs: 30_000 },
+    );
+  });
+  afterAll(stopAll);
+
+  it('keeps a snapshot per passage, referenced from the event, oldest removed first', async () => {
+    const held = await gw.post('/api/v1/barriers/barrier-1/commands?waitMs=5000', {
+      requestId: 'hold-1',
+      action: 'hold-open',
+      reason: 'market day',
+    });
+    expect(held.body.state).toBe('confirmed');
+    for (let i = 0; i < 3; i++) await simControl(sim.control, '/traffic', { unit: 1, arrive: 'in' });
+    const events = await eventually(
+      async () => {
+        const d = (await gw.get('/api/v1/devices/barrier-1')).body as { recentEvents: Ev[] };
+        const passages = d.recentEvents.filter((e) => e.type === 'passage-in');
+        return passages.length >= 3 ? passages : undefined;
+      },
+      { what: 'three passages', timeoutMs: 30_000 },
+    );
+    const dir = path.join(gw.dataDir, 'evidence');
+    for (const e of events)
+      expect(e.data).toMatchObject({
+        probe: 'cam-1',
+        snapshot: expect.stringMatching(/_barrier-1_cam-1\.jpg$/),
+      });
+    const files = readdirSync(dir).sort();
+    expect(files.length).toBe(2); // bounded: maxFiles 2
+    const names = events.map((e) => String(e.data!.snapshot)).sort();
+    expect(files).toEqual(names.slice(-2));
+    expect(existsSync(path.join(dir, names[0]!))).toBe(false);
+  });
+});
