@@ -26,6 +26,10 @@ export const ERRORS = {
   GH_DEVICE_REJECTED: { status: 409, message: '%s' },
   // runtime
   GH_SINK_FAILED: { status: 503, message: '%s' },
+  GH_PORT_IN_USE: {
+    status: 500,
+    message: '%s port %s is already in use: stop what holds it or pick another (%s)',
+  },
   GH_CLI_USAGE: { status: 2, message: '%s' },
   // MQTT
   GH_MQTT_COMMAND_INVALID: { status: 400, message: '%s' },

@@ -1,4 +1,4 @@
-import { mkdir, open, readdir, readFile, rename, stat, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, truncate, unlink, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -387,13 +387,4 @@ export class Spool {
       body: payload.subarray(COUNT),
     };
   }
-}
-
-/** Size of the spool directory's segment files (for tests and the status page). */
-export async function spoolDirBytes(dir: string): Promise<number> {
-  let total = 0;
-  for (const n of await readdir(dir).catch(() => [] as string[])) {
-    if (SEG_RE.test(n)) total += (await stat(path.join(dir, n))).size;
-  }
-  return total;
 }
