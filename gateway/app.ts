@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from './api/server.ts';
+import { GatehouseError } from './errors.ts';
 import type { ApiToken } from './api/context.ts';
 import { GatehouseBroker } from './broker/broker.ts';
 import { AuditLog } from './commands/audit.ts';
@@ -22,6 +23,18 @@ import { MqttSink } from './sinks/mqtt/sink.ts';
 import type { Sink } from './sinks/sink.ts';
 import { EvidenceKeeper } from './evidence.ts';
 import { commissioningRoutes } from './commissioning/routes.ts';
+
+/** A listen that fails on a taken port says which port and what to do. */
+async function portFree<T>(listening: Promise<T>, what: string, port: number, flag: string): Promise<T> {
+  try {
+    return await listening;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw new GatehouseError('GH_PORT_IN_USE', [what, port, flag], { cause: err });
+    }
+    throw err;
+  }
+}
 
 export interface GatewayOptions {
   config: VillageConfig;
@@ -182,9 +195,15 @@ export class Gateway {
       [commissioningRoutes(this.commissioning)],
     );
     const apiCfg = config.api ?? { host: '0.0.0.0', port: 8080 };
-    await this.api.listen({ port: this.opts.apiPort ?? apiCfg.port, host: this.opts.apiHost ?? apiCfg.host });
+    const apiPort = this.opts.apiPort ?? apiCfg.port;
+    await portFree(
+      this.api.listen({ port: apiPort, host: this.opts.apiHost ?? apiCfg.host }),
+      'API',
+      apiPort,
+      '--api-port',
+    );
     this.broker.attachWebSocket(this.api.server);
-    await this.broker.listen();
+    await portFree(this.broker.listen(), 'MQTT', Number(brokerCfg.port ?? 1883), '--mqtt-port');
     await Promise.all(this.sinks.map((s) => s.start()));
 
     this.evidence = new EvidenceKeeper(

@@ -37,6 +37,7 @@ export class CommandService {
   private readonly chains = new Map<string, Promise<void>>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly listeners = new Set<(r: CommandRecord) => void>();
+  private readonly holdTimers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly registry: DeviceRegistry,
@@ -97,12 +98,38 @@ export class CommandService {
     this.record(rec);
 
     const prev = this.chains.get(deviceId) ?? Promise.resolve();
-    const run = prev.then(() => this.execute(rec, req.action));
+    const run = prev.then(async () => {
+      await this.execute(rec, req.action);
+      if (req.action === 'hold-open' && req.holdSeconds && rec.state === 'confirmed')
+        this.scheduleRelease(rec, req.holdSeconds);
+    });
     this.chains.set(deviceId, run);
     void run.finally(() => {
       if (this.chains.get(deviceId) === run) this.chains.delete(deviceId);
     });
     return rec;
+  }
+
+  /**
+   * A timed hold: after `holdSeconds` the gateway itself sends `release`, as its own
+   * audited command (requestId `<original>:release`), so the arm never stays up forever
+   * because a platform forgot.
+   */
+  private scheduleRelease(hold: CommandRecord, holdSeconds: number): void {
+    const t = setTimeout(() => {
+      this.holdTimers.delete(t);
+      void this.submit(
+        hold.device,
+        {
+          requestId: `${hold.requestId}:release`,
+          action: 'release',
+          reason: `hold of ${holdSeconds} s by ${hold.actor} ended`,
+        },
+        'gateway',
+      ).catch((err: unknown) => this.log.warn({ err, device: hold.device }, 'timed release failed'));
+    }, holdSeconds * 1000);
+    t.unref();
+    this.holdTimers.add(t);
   }
 
   /** Resolve when the command reaches a final state or `timeoutMs` passes. */
@@ -125,6 +152,8 @@ export class CommandService {
 
   /** Wait for every command under way (graceful shutdown). */
   async drain(): Promise<void> {
+    for (const t of this.holdTimers) clearTimeout(t);
+    this.holdTimers.clear();
     await Promise.allSettled([...this.chains.values()]);
   }
 

@@ -173,6 +173,27 @@ commands:
     expect(((await set.json()) as { occupancy: number }).occupancy).toBe(42);
   });
 
+  it('releases a timed hold by itself, as its own audited command', async () => {
+    const r = await command({
+      requestId: 'hold-5001',
+      action: 'hold-open',
+      reason: 'delivery truck',
+      holdSeconds: 1,
+    });
+    expect((r.body as unknown as Rec).state).toBe('confirmed');
+    const list = await eventually(
+      async () => {
+        const l = (await gw.get('/api/v1/commands')).body as {
+          commands: (Rec & { actor: string; action: string })[];
+        };
+        const rel = l.commands.find((c) => c.requestId === 'hold-5001:release');
+        return rel?.state === 'confirmed' ? rel : undefined;
+      },
+      { what: 'automatic release confirmed' },
+    );
+    expect(list).toMatchObject({ action: 'release', actor: 'gateway' });
+  });
+
   it('keeps an append-only audit of every command and state', async () => {
     const lines = readFileSync(path.join(gw.dataDir, 'audit', 'commands.jsonl'), 'utf8')
       .split('\n')
@@ -181,6 +202,8 @@ commands:
     const of = (id: string) => lines.filter((l) => l.requestId === id).map((l) => l.state);
     expect(of('pay-1001')).toEqual(['accepted', 'executing', 'confirmed']);
     expect(of('close-2001')).toEqual(['accepted', 'failed']);
-    expect(lines.every((l) => l.actor === 'api:fee-system')).toBe(true);
+    expect(
+      lines.filter((l) => !l.requestId.endsWith(':release')).every((l) => l.actor === 'api:fee-system'),
+    ).toBe(true);
   });
 });
