@@ -10,6 +10,7 @@ import { deviceRoutes } from './routes/devices.ts';
 import { commandRoutes } from './routes/commands.ts';
 import { statusPageRoutes } from './routes/status-page.ts';
 import { siteRoutes } from './routes/sites.ts';
+import { probeRoutes } from './routes/probes.ts';
 
 export interface ApiPlugin {
   (app: FastifyInstance, ctx: ApiContext): Promise<void>;
@@ -48,6 +49,7 @@ export async function buildApi(
   await app.register(deviceRoutes, { ctx });
   await app.register(commandRoutes, { ctx });
   await app.register(siteRoutes, { ctx });
+  await app.register(probeRoutes, { ctx });
   await app.register(statusPageRoutes, { ctx });
   for (const plugin of extra) await app.register(async (child) => plugin(child, ctx));
   return app as unknown as FastifyInstance;

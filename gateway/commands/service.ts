@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { BarrierAction } from '../../drivers/driver.ts';
+import type { BarrierAction, DriverCommand } from '../../drivers/driver.ts';
 import type { BarrierFields } from '../core/canonical.ts';
 import type { Bus } from '../core/bus.ts';
 import type { DeviceRegistry } from '../core/registry.ts';
@@ -130,6 +130,43 @@ export class CommandService {
     }, holdSeconds * 1000);
     t.unref();
     this.holdTimers.add(t);
+  }
+
+  /**
+   * A device command that is not a gate movement (a probe's IR mode): run at once,
+   * audited and published like gate commands, returning what the driver read back.
+   */
+  async runDeviceCommand(
+    deviceId: string,
+    command: Exclude<DriverCommand, { action: BarrierAction }>,
+    actor: string,
+    reason: string,
+  ): Promise<{ record: CommandRecord; result: unknown }> {
+    const entry = this.registry.get(deviceId);
+    if (!entry) throw new GatehouseError('GH_DEVICE_NOT_FOUND', [deviceId]);
+    const now = new Date().toISOString();
+    const rec: CommandRecord = {
+      id: newId(),
+      requestId: newId().replace('cmd-', 'req-'),
+      device: deviceId,
+      action: command.action === 'set-ir-mode' ? `set-ir-mode:${command.mode}` : command.action,
+      actor,
+      reason,
+      state: 'executing',
+      createdAt: now,
+      updatedAt: now,
+      history: [{ state: 'executing', at: now }],
+    };
+    this.records.set(rec.id, rec);
+    this.record(rec);
+    try {
+      const result = await entry.driver.execute(command);
+      this.transition(rec, 'confirmed', undefined, `read back: ${JSON.stringify(result)}`);
+      return { record: rec, result };
+    } catch (err) {
+      this.transition(rec, 'failed', failureOf(err), (err as Error).message);
+      throw err;
+    }
   }
 
   /** Resolve when the command reaches a final state or `timeoutMs` passes. */

@@ -55,12 +55,19 @@ export class Commissioning implements CommissioningTarget {
     return dev;
   }
 
+  /**
+   * Check a definition as the YAML would be checked. A typed-in password is held in
+   * memory only: a test or a refused definition must leave no secret file behind.
+   */
   private check(raw: Record<string, unknown>): DeviceConfig {
-    return checkDevice(this.externalizeSecrets(raw), this.plugins, {
+    const { password, ...rest } = raw;
+    const typed = typeof password === 'string';
+    const config = checkDevice(typed ? rest : raw, this.plugins, {
       buses: this.buses,
       existingIds: new Set(this.registry.all().map((e) => e.config.id)),
       baseDir: this.configFile ? path.dirname(this.configFile) : process.cwd(),
     });
+    return typed ? { ...config, password } : config;
   }
 
   async testDevice(raw: Record<string, unknown>): Promise<TestOutcome> {

@@ -7,12 +7,13 @@ import {
   startBarrierSim,
   simControl,
   startGateway,
+  TEST_TOKEN,
   type GatewayProc,
 } from '../helpers/gateway.ts';
 
 type Ev = { type: string; data?: Record<string, unknown> };
 
-describe('passage evidence: the lane’s probe photographs every passage', () => {
+describe('probes through the gateway: IR mode, snapshots, passage evidence', () => {
   let gw: GatewayProc;
   let sim: Awaited<ReturnType<typeof startBarrierSim>>;
 
@@ -54,6 +55,42 @@ evidence: { maxFiles: 2 }
     );
   });
   afterAll(stopAll);
+
+  it('sets the IR mode and answers with what the camera reads back, audited', async () => {
+    const r = await fetch(`${gw.api}/api/v1/probes/cam-1/ir-mode`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'on', reason: 'dark lane' }),
+    });
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as { mode: string; command: { state: string; actor: string } };
+    expect(body.mode).toBe('on');
+    expect(body.command).toMatchObject({ state: 'confirmed', actor: 'api:admin' });
+    const bad = await fetch(`${gw.api}/api/v1/probes/cam-1/ir-mode`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ mode: 'bright', reason: 'x' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { message: string }).message).toBe(
+      'body.mode must be one of on, off, auto',
+    );
+  });
+
+  it('returns a snapshot taken on demand', async () => {
+    const r = await fetch(`${gw.api}/api/v1/probes/cam-1/snapshot`, {
+      headers: { authorization: `Bearer ${TEST_TOKEN}` },
+    });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('image/jpeg');
+    expect(Number(r.headers.get('x-luma'))).toBeGreaterThan(50); // daylight scene
+    const jpeg = Buffer.from(await r.arrayBuffer());
+    expect(jpeg.subarray(0, 2).toString('hex')).toBe('ffd8');
+    const notProbe = await fetch(`${gw.api}/api/v1/probes/barrier-1/snapshot`, {
+      headers: { authorization: `Bearer ${TEST_TOKEN}` },
+    });
+    expect(notProbe.status).toBe(422);
+  });
 
   it('keeps a snapshot per passage, referenced from the event, oldest removed first', async () => {
     const held = await gw.post('/api/v1/barriers/barrier-1/commands?waitMs=5000', {

@@ -1,0 +1,93 @@
+import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { GatehouseError } from '../../errors.ts';
+import { DeviceError } from '../../core/health.ts';
+import { IrModeSchema } from '../../core/canonical.ts';
+import { CommandRecordSchema } from '../../commands/schema.ts';
+import type { ApiContext } from '../context.ts';
+import { requireRole } from '../auth.ts';
+import { DeviceIdParams } from './devices.ts';
+
+interface Snapshot {
+  contentType: string;
+  jpeg: Buffer;
+  luma: number;
+  ms: number;
+}
+
+function probe(ctx: ApiContext, id: string) {
+  const entry = ctx.registry.get(id);
+  if (!entry) throw new GatehouseError('GH_DEVICE_NOT_FOUND', [id]);
+  if (entry.ref.kind !== 'probe') {
+    throw new GatehouseError('GH_COMMAND_UNSUPPORTED', [
+      `device "${id}" is a ${entry.ref.kind}, not a probe`,
+    ]);
+  }
+  return entry;
+}
+
+/** A device that does not answer is a 502 with its health reason, not a gateway error. */
+function upstream(err: unknown): never {
+  if (err instanceof DeviceError) {
+    throw Object.assign(new Error(`the probe did not answer: ${err.reason}: ${err.message}`), {
+      statusCode: 502,
+      code: 'GH_DEVICE_UNREACHABLE',
+    });
+  }
+  throw err;
+}
+
+export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
+  app.put(
+    '/api/v1/probes/:id/ir-mode',
+    {
+      preHandler: requireRole(ctx.tokens, 'platform'),
+      schema: {
+        tags: ['probes'],
+        summary:
+          'Set the IR illuminator mode (on, off, auto); answers with the mode read back from the camera',
+        security: [{ bearer: [] }],
+        params: DeviceIdParams,
+        body: Type.Object(
+          { mode: IrModeSchema, reason: Type.String({ minLength: 1, maxLength: 500 }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ mode: Type.String(), command: CommandRecordSchema }) },
+      },
+    },
+    async (req) => {
+      probe(ctx, req.params.id);
+      const { record, result } = await ctx.commands
+        .runDeviceCommand(
+          req.params.id,
+          { action: 'set-ir-mode', mode: req.body.mode },
+          `api:${req.actor?.name ?? '?'}`,
+          req.body.reason,
+        )
+        .catch(upstream);
+      return { mode: String((result as { mode?: string }).mode), command: record };
+    },
+  );
+
+  app.get(
+    '/api/v1/probes/:id/snapshot',
+    {
+      preHandler: requireRole(ctx.tokens, 'reader'),
+      schema: {
+        tags: ['probes'],
+        summary: 'A snapshot taken now (image/jpeg); headers x-luma and x-snapshot-ms describe it',
+        security: [{ bearer: [] }],
+        params: DeviceIdParams,
+      },
+    },
+    async (req, reply) => {
+      const entry = probe(ctx, req.params.id);
+      const shot = (await entry.driver.execute({ action: 'snapshot' }).catch(upstream)) as Snapshot;
+      return reply
+        .type(shot.contentType)
+        .header('cache-control', 'no-store')
+        .header('x-luma', shot.luma.toFixed(1))
+        .header('x-snapshot-ms', String(shot.ms))
+        .send(shot.jpeg);
+    },
+  );
+};
