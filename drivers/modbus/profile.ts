@@ -1,18 +1,18 @@
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument } from 'yaml';
 import { ArmStateSchema, BarrierFieldsSchema } from '../../gateway/core/canonical.ts';
 import { GatehouseError } from '../../gateway/errors.ts';
+import { sourceDir } from '../../gateway/util/paths.ts';
 
 /**
  * Barrier controller register maps as data. A profile says which register feeds which
  * canonical field and how each gate command is written, so a new vendor needs only a
  * YAML file. The simulator serves the same profile the driver reads.
  */
-export const DEFAULT_PROFILE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'profiles');
+export const DEFAULT_PROFILE_DIR = path.join(sourceDir(import.meta.url), 'profiles');
 
 const lit = <T extends string>(...xs: T[]) => Type.Union(xs.map((x) => Type.Literal(x)));
 export const BARRIER_FIELDS = Object.keys(BarrierFieldsSchema.properties) as (keyof Static<

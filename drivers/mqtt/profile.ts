@@ -1,13 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse } from 'yaml';
 import { BarrierFieldsSchema, ProbeFieldsSchema } from '../../gateway/core/canonical.ts';
 import { GatehouseError } from '../../gateway/errors.ts';
+import { sourceDir } from '../../gateway/util/paths.ts';
 
-export const DEFAULT_MQTT_PROFILE_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), 'profiles');
+export const DEFAULT_MQTT_PROFILE_DIR = path.join(sourceDir(import.meta.url), 'profiles');
 
 const FieldMapSchema = Type.Object(
   {

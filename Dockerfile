@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# Gatehouse gateway image: `docker build -t gatehouse .`
+# Build stage compiles TypeScript with the dev dependencies; the runtime stage holds only
+# production dependencies, dist/ and the data folders the code reads at run time.
+
+FROM node:20-bookworm AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY types ./types
+COPY gateway ./gateway
+COPY drivers ./drivers
+COPY device-sims ./device-sims
+RUN npm run build
+
+FROM node:20-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+# serialport and classic-level load prebuilt linux-x64/arm64 glibc binaries from their
+# packages, so the slim image needs no compiler.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /src/dist ./dist
+# Read at run time beside the source tree (dist/ holds only compiled JS; see gateway/util/paths.ts).
+COPY drivers/modbus/profiles ./drivers/modbus/profiles
+COPY drivers/mqtt/profiles ./drivers/mqtt/profiles
+COPY dashboards/status-page ./dashboards/status-page
+# dialout: RS-485 adapters (/dev/ttyUSB*) mapped into the container belong to that group.
+RUN groupadd --system gatehouse \
+ && useradd --system --gid gatehouse --groups dialout --home-dir /var/lib/gatehouse \
+      --shell /usr/sbin/nologin gatehouse \
+ && mkdir -p /var/lib/gatehouse /etc/gatehouse \
+ && chown gatehouse:gatehouse /var/lib/gatehouse
+USER gatehouse
+EXPOSE 8080 1883
+VOLUME /var/lib/gatehouse
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+ENTRYPOINT ["node", "dist/gateway/cli/main.js"]
+CMD ["start", "--config", "/etc/gatehouse/village.yaml", "--data-dir", "/var/lib/gatehouse"]
