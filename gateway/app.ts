@@ -6,6 +6,8 @@ import { buildApi } from './api/server.ts';
 import { GatehouseError } from './errors.ts';
 import type { ApiToken } from './api/context.ts';
 import { GatehouseBroker } from './broker/broker.ts';
+import { Bridge } from './bridge/bridge.ts';
+import type { BridgeConfig } from './bridge/config.ts';
 import { AuditLog } from './commands/audit.ts';
 import { CommandService } from './commands/service.ts';
 import type { VillageConfig } from './config/load.ts';
@@ -73,6 +75,7 @@ export class Gateway {
   private readonly audit: AuditLog;
   private statsTimer: NodeJS.Timeout | undefined;
   private evidence: EvidenceKeeper | undefined;
+  private bridge: Bridge | undefined;
   private stopped = false;
 
   private constructor(private readonly opts: GatewayOptions) {
@@ -83,7 +86,10 @@ export class Gateway {
       log.error({ err, type: msg.type }, 'a sink failed to take a message'),
     );
     this.bus.subscribe((m) => this.state.handle(m));
-    this.metrics = new GatewayMetrics(this.state, () => this.sinks);
+    this.metrics = new GatewayMetrics(this.state, () => [
+      ...this.sinks,
+      ...(this.bridge ? [{ name: 'bridge', stats: () => this.bridge!.stats() }] : []),
+    ]);
     this.bus.subscribe((m) => this.metrics.handle(m));
     this.occupancy = new OccupancyTracker(
       Object.fromEntries((config.sites ?? []).filter((s) => s.capacity).map((s) => [s.id, s.capacity!])),
@@ -205,6 +211,15 @@ export class Gateway {
     this.broker.attachWebSocket(this.api.server);
     await portFree(this.broker.listen(), 'MQTT', Number(brokerCfg.port ?? 1883), '--mqtt-port');
     await Promise.all(this.sinks.map((s) => s.start()));
+    if (config.bridge) {
+      this.bridge = new Bridge({
+        config: config.bridge as BridgeConfig,
+        broker: this.broker,
+        log: log.child({ component: 'bridge' }),
+        dataDir: this.dataDir,
+      });
+      await this.bridge.start();
+    }
 
     this.evidence = new EvidenceKeeper(
       this.registry,
@@ -221,6 +236,8 @@ export class Gateway {
   private readiness(): { ready: boolean; checks: Record<string, string> } {
     const checks: Record<string, string> = { config: 'loaded' };
     for (const s of this.sinks) checks[`sink:${s.name}`] = s.status();
+    // The uplink is reported, never a reason to be unready: the village works without it.
+    if (this.bridge) checks.bridge = this.bridge.status();
     const ready = this.sinks.every((s) => s.status() === 'connected' || s.status() === 'spooling');
     return { ready: ready && !this.stopped, checks };
   }
@@ -263,6 +280,7 @@ export class Gateway {
     for (const s of [...this.sinks].reverse()) {
       await s.close().catch((err: unknown) => log.warn({ err, sink: s.name }, 'close failed'));
     }
+    await this.bridge?.close().catch((err: unknown) => log.warn({ err }, 'bridge close failed'));
     await this.broker?.close().catch((err: unknown) => log.warn({ err }, 'broker close failed'));
     this.audit.close();
   }

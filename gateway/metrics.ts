@@ -10,7 +10,7 @@ export class GatewayMetrics {
   private readonly readings: Counter<'kind'>;
   private readonly events: Counter<'type'>;
 
-  constructor(state: StateStore, sinks: () => readonly Sink[]) {
+  constructor(state: StateStore, sinks: () => readonly Pick<Sink, 'name' | 'stats'>[]) {
     collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_process_' });
     this.pollSeconds = new Histogram({
       name: 'gatehouse_poll_seconds',

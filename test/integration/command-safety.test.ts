@@ -12,11 +12,11 @@ import { mulberry32 } from '../../device-sims/barrier/barrier.ts';
 
 /**
  * A randomized safety run: 10,000 gate commands from a simulated fee system against
- * 16 simulated controllers with heavy random traffic (cars arriving, waiting on the
+ * 32 simulated controllers with heavy random traffic (cars arriving, waiting on the
  * loop, crossing the eye, tailgating), fast arms, and 10 % of commands re-sent with
  * an already used requestId. The controllers count every command they receive.
  */
-const UNITS = 16;
+const UNITS = 32;
 const COMMANDS = 10_000;
 const ACTIONS = ['open', 'close', 'close', 'hold-open', 'release', 'stop'] as const;
 
