@@ -116,7 +116,8 @@ describe('node-onvif discovery', () => {
         'ip link set lo up && ip link set lo multicast on && ip route add 224.0.0.0/4 dev lo && exec node_modules/.bin/tsx device-sims/probe/tools/netns-discover.ts --serial NETNS-1',
       ]);
       try {
-        const line = await p.waitFor(/^found /, 30_000);
+        // Two programs start inside the namespace; on a busy 2-core machine that can take a while.
+        const line = await p.waitFor(/^found /, 90_000);
         const found = JSON.parse(line.slice('found '.length)) as {
           name: string;
           xaddrs: string[];
@@ -130,5 +131,6 @@ describe('node-onvif discovery', () => {
         await p.stop();
       }
     },
+    120_000,
   );
 });
