@@ -40,7 +40,12 @@ describe('occupancy from barrier counters', () => {
   it('ignores probes and devices without a site', () => {
     const t = new OccupancyTracker();
     t.handle({ type: 'telemetry', device: { id: 'cam', kind: 'probe', site: 'north' }, fields: {}, time: 0 });
-    t.handle({ type: 'telemetry', device: { id: 'b', kind: 'barrier' }, fields: { vehicles_in: 1, vehicles_out: 0 }, time: 0 });
+    t.handle({
+      type: 'telemetry',
+      device: { id: 'b', kind: 'barrier' },
+      fields: { vehicles_in: 1, vehicles_out: 0 },
+      time: 0,
+    });
     expect(t.all()).toEqual([]);
   });
 });
