@@ -1,3 +1,4 @@
+import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, stopAll } from '../helpers/procs.ts';
 import {
@@ -82,6 +83,28 @@ describe('thin path: barrier simulator → gateway → API', () => {
     expect(up.health.reason).toBeUndefined();
     const events = (up as unknown as { recentEvents: { type: string; detail: string }[] }).recentEvents;
     expect(events.some((e) => e.type === 'health' && /→ online/.test(e.detail))).toBe(true);
+  });
+
+  it('serves MQTT over WebSocket on the API port, with the same authentication', async () => {
+    const client = await mqtt.connectAsync(`ws://127.0.0.1:${new URL(gw.api).port}/mqtt`, {
+      username: 'admin',
+      password: 'admin-pass',
+      reconnectPeriod: 0,
+    });
+    try {
+      const got = new Promise<string>((resolve) => client.on('message', (_t, p) => resolve(p.toString())));
+      await client.subscribeAsync('gatehouse/v1/testville/barrier-1/availability');
+      expect(await got).toBe('online');
+    } finally {
+      await client.endAsync();
+    }
+    await expect(
+      mqtt.connectAsync(`ws://127.0.0.1:${new URL(gw.api).port}/mqtt`, {
+        username: 'admin',
+        password: 'wrong',
+        reconnectPeriod: 0,
+      }),
+    ).rejects.toThrow(/Bad username or password|Not authorized/i);
   });
 
   it('shuts down cleanly on SIGTERM with exit code 0', async () => {
