@@ -112,5 +112,8 @@ describe('thin path: barrier simulator → gateway → API', () => {
     const { code } = await gw.proc.exited;
     expect(code).toBe(0);
     expect(gw.proc.output()).toMatch(/stopped cleanly/);
+    // Secrets given to it never reached its log.
+    expect(gw.proc.output()).not.toContain(TEST_TOKEN);
+    expect(gw.proc.output()).not.toContain('admin-pass');
   });
 });
