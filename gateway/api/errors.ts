@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isGatehouseError } from '../errors.ts';
 
@@ -49,7 +50,12 @@ export function registerErrorHandling(app: FastifyInstance<any, any, any, any, a
     if (isGatehouseError(err)) {
       return reply
         .status(err.statusCode)
-        .send({ statusCode: err.statusCode, code: err.code, error: err.name, message: err.message });
+        .send({
+          statusCode: err.statusCode,
+          code: err.code,
+          error: STATUS_CODES[err.statusCode] ?? 'Error',
+          message: err.message,
+        });
     }
     if (err.validation) {
       return reply
