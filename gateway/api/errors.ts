@@ -48,14 +48,12 @@ export function registerErrorHandling(app: FastifyInstance<any, any, any, any, a
   });
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (isGatehouseError(err)) {
-      return reply
-        .status(err.statusCode)
-        .send({
-          statusCode: err.statusCode,
-          code: err.code,
-          error: STATUS_CODES[err.statusCode] ?? 'Error',
-          message: err.message,
-        });
+      return reply.status(err.statusCode).send({
+        statusCode: err.statusCode,
+        code: err.code,
+        error: STATUS_CODES[err.statusCode] ?? 'Error',
+        message: err.message,
+      });
     }
     if (err.validation) {
       return reply
