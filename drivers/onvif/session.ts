@@ -74,6 +74,18 @@ export class OnvifSession {
       return out;
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
+      // Cameras that answer GetCapabilities without credentials first refuse here:
+      // a wrong password must read as such, not as garbage.
+      if (/not authori[sz]ed|unauthori[sz]ed|\b401\b|authentication failed/i.test(msg)) {
+        throw new DeviceError(
+          'auth-failed',
+          `${new URL(this.opts.url).host}: credentials refused: ${msg}`,
+          'offline',
+          {
+            cause: err,
+          },
+        );
+      }
       throw new DeviceError(
         'bad-response',
         `${new URL(this.opts.url).host}: media profiles unreadable: ${msg}`,
