@@ -29,6 +29,14 @@ function explain(reason) {
   return REASONS[reason] ?? reason;
 }
 
+/** "5 s", "3 min", "2 h": how long a device has been in its state, read at a glance. */
+function ago(since) {
+  const s = Math.max(0, Math.round((Date.now() - new Date(since).getTime()) / 1000));
+  if (s < 90) return `${s} s`;
+  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
+}
+
 function facts(d) {
   const f = d.fields ?? {};
   const rows = [];
@@ -52,7 +60,9 @@ function render(data) {
   );
   const bad = devices.filter((d) => d.health.status !== 'online').length;
   $('summary').textContent =
-    `${devices.length} devices · ${bad === 0 ? 'all online' : `${bad} need attention`}`;
+    `${devices.length} devices · ${bad === 0 ? 'all online' : `${bad} ${bad === 1 ? 'needs' : 'need'} attention`}`;
+  $('summary').className = bad === 0 ? 'good' : 'bad';
+  document.body.classList.remove('stale');
   const onlyProblems = $('problems-only').checked;
   const list = $('devices');
   list.replaceChildren();
@@ -72,7 +82,7 @@ function render(data) {
     reason.textContent = d.health.reason ? `${d.health.reason}: ${explain(d.health.reason)}` : '';
     const meta = document.createElement('div');
     meta.className = 'meta';
-    meta.textContent = `${d.kind} · since ${new Date(d.health.since).toLocaleTimeString()}`;
+    meta.textContent = `${d.kind} · ${d.health.status} for ${ago(d.health.since)} (since ${new Date(d.health.since).toLocaleTimeString()})`;
     const dl = document.createElement('dl');
     for (const [k, v] of facts(d)) {
       const dt = document.createElement('dt');
@@ -81,17 +91,32 @@ function render(data) {
       dd.textContent = String(v);
       dl.append(dt, dd);
     }
-    li.append(name, status, reason, meta, dl);
+    li.append(name, status, reason, meta);
+    // An offline device's readings are from before it went away: say so, don't pass them off as now.
+    if (d.health.status === 'offline' && dl.childElementCount > 0) {
+      const caption = document.createElement('p');
+      caption.className = 'last-known';
+      caption.textContent = 'last known readings:';
+      li.append(caption);
+    }
+    li.append(dl);
     list.append(li);
   }
   $('updated').textContent = new Date().toLocaleTimeString();
 }
 
+/** Signed out: the form only (a filter over nothing would just confuse). */
+function signIn(message, tone) {
+  $('login').hidden = false;
+  $('board').hidden = true;
+  $('summary').textContent = message;
+  $('summary').className = tone;
+}
+
 let last;
 async function refresh() {
   if (!token) {
-    $('login').hidden = false;
-    $('summary').textContent = 'sign in to see devices';
+    signIn('sign in to see devices', '');
     return;
   }
   try {
@@ -99,15 +124,18 @@ async function refresh() {
     if (res.status === 401 || res.status === 403) {
       localStorage.removeItem('gatehouse-token');
       token = '';
-      $('login').hidden = false;
-      $('summary').textContent = 'that token was not accepted';
+      signIn('that token was not accepted', 'bad');
       return;
     }
     $('login').hidden = true;
+    $('board').hidden = false;
     last = await res.json();
     render(last);
   } catch {
     $('summary').textContent = 'gateway not reachable — retrying';
+    $('summary').className = 'bad';
+    // What is still on screen is old: grey it out rather than let it look current.
+    document.body.classList.add('stale');
   }
 }
 
