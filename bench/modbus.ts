@@ -113,7 +113,7 @@ export const run: BenchRun = async ({ quick, log }) => {
   ];
   const ratios: BenchResult['ratios'] = [];
   for (const [baud, rounds] of [
-    [9600, quick ? 2 : 5],
+    [9600, quick ? 2 : 20],
     [115200, quick ? 10 : 40],
   ] as const) {
     log(`modbus: RTU ${baud} baud, 16 units × ${rounds} polls`);
