@@ -6,7 +6,7 @@ import { hashPassword } from '../../gateway/broker/passwords.ts';
 import { MqttSink } from '../../gateway/sinks/mqtt/sink.ts';
 import type { CommandRecord, CommandRequest, SubmitCommand } from '../../gateway/commands/schema.ts';
 import { eventually, freePort, type Proc } from '../helpers/procs.ts';
-import { messages, mosq, subscriber } from './broker-mqtt-helpers.ts';
+import { messages, mosq, subscriber } from '../helpers/mqtt-clients.ts';
 
 // The broker under test runs in this process; every client is a real mosquitto_pub /
 // mosquitto_sub process (or a raw socket) talking to it over loopback TCP.

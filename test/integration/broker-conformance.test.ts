@@ -3,7 +3,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { GatehouseBroker } from '../../gateway/broker/broker.ts';
 import { eventually, freePort } from '../helpers/procs.ts';
-import { mosq } from './broker-mqtt-helpers.ts';
+import { mosq } from '../helpers/mqtt-clients.ts';
 
 // MQTT 3.1.1 normative statements checked against the broker in this process with
 // independent clients: mosquitto_pub/sub processes, and mqtt.js where those cannot

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { freePort, startTs, type Proc } from '../helpers/procs.ts';
-import { mosq } from './broker-mqtt-helpers.ts';
+import { mosq } from '../helpers/mqtt-clients.ts';
 
 // The broker runs in its own process (gateway/broker/main.ts) with a data dir; it is
 // stopped with SIGTERM and started again on the same port and dir between the steps.

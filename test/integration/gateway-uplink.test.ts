@@ -1,39 +1,23 @@
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, stopAll } from '../helpers/procs.ts';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
+import { mosq } from '../helpers/mqtt-clients.ts';
 import { barrierYaml, startBarrierSim, startGateway, type GatewayProc } from '../helpers/gateway.ts';
 
 // The town's central broker is a real Debian mosquitto; the town's side is played by
 // the independent mosquitto_sub / mosquitto_pub clients.
 const P = 'gatehouse/v1/testville';
 
-function sub(port: number, topic: string, count: number, timeoutS = 20): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('mosquitto_sub', [
-      '-h',
-      '127.0.0.1',
-      '-p',
-      String(port),
-      '-u',
-      'town',
-      '-P',
-      'town-pw',
-      '-t',
-      topic,
-      '-C',
-      String(count),
-      '-W',
-      String(timeoutS),
-      '-v',
-    ]);
-    let out = '';
-    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    p.on('exit', (code) =>
-      code === 0 ? resolve(out.trim().split('\n')) : reject(new Error(`mosquitto_sub ${code}: ${out}`)),
-    );
-  });
+const TOWN = (port: number) => ['-h', '127.0.0.1', '-p', String(port), '-u', 'town', '-P', 'town-pw'];
+
+async function sub(port: number, topic: string, count: number): Promise<string[]> {
+  const r = await mosq(
+    'mosquitto_sub',
+    [...TOWN(port), '-t', topic, '-C', String(count), '-W', '20', '-v'],
+    30_000,
+  );
+  if (r.code !== 0) throw new Error(`mosquitto_sub ${r.code}: ${r.out}`);
+  return r.out.trim().split('\n');
 }
 
 describe('uplink to the town broker', () => {
@@ -81,25 +65,16 @@ describe('uplink to the town broker', () => {
   it('takes a gate command from the town broker and returns its result there', async () => {
     const results = sub(central.port, `${P}/barrier-1/cmd/result`, 3);
     await new Promise((r) => setTimeout(r, 500)); // let the subscriber settle before publishing
-    await new Promise<void>((resolve, reject) => {
-      const p = spawn('mosquitto_pub', [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(central.port),
-        '-u',
-        'town',
-        '-P',
-        'town-pw',
-        '-q',
-        '1',
-        '-t',
-        `${P}/barrier-1/cmd`,
-        '-m',
-        JSON.stringify({ requestId: 'town-1', action: 'open', reason: 'town override' }),
-      ]);
-      p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`mosquitto_pub ${code}`))));
-    });
+    const pub = await mosq('mosquitto_pub', [
+      ...TOWN(central.port),
+      '-q',
+      '1',
+      '-t',
+      `${P}/barrier-1/cmd`,
+      '-m',
+      JSON.stringify({ requestId: 'town-1', action: 'open', reason: 'town override' }),
+    ]);
+    expect(pub.code).toBe(0);
     const states = (await results).map(
       (l) => JSON.parse(l.slice(l.indexOf(' ') + 1)) as { state: string; actor: string },
     );

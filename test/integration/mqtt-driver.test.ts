@@ -5,7 +5,7 @@ import { MqttDeviceDriver } from '../../drivers/mqtt/driver.ts';
 import { loadMqttProfile } from '../../drivers/mqtt/profile.ts';
 import { DeviceError } from '../../gateway/core/health.ts';
 import { eventually, freePort } from '../helpers/procs.ts';
-import { mosq } from './broker-mqtt-helpers.ts';
+import { mosq } from '../helpers/mqtt-clients.ts';
 
 // The device is played by mosquitto_pub with the device role's credentials, publishing
 // over TCP to the embedded broker; the driver listens inside the broker.

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { startProcess, type Proc } from '../helpers/procs.ts';
+import { startProcess, type Proc } from './procs.ts';
 
 /** mosquitto_pub / mosquitto_sub as independent clients: exit code and output. */
 export function mosq(
