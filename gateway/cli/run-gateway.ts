@@ -48,15 +48,20 @@ export async function runGateway(o: RunOptions): Promise<Gateway> {
   });
 }
 
-/** Stop cleanly on SIGINT/SIGTERM (a second signal forces the exit). */
+const FORCE_AFTER_MS = 2000;
+
+/** Stop cleanly on SIGINT/SIGTERM (a second signal, 2 s or more later, forces the exit). */
 export function onShutdown(log: Logger, stop: () => Promise<void>): void {
-  let stopping = false;
+  let stoppingSince = 0;
   const handler = (signal: NodeJS.Signals) => {
-    if (stopping) {
+    if (stoppingSince) {
+      // Ctrl-C reaches every process of the terminal's group, and a wrapper (npm, tsx)
+      // relays it once more: only a signal given well after the first one forces the exit.
+      if (Date.now() - stoppingSince < FORCE_AFTER_MS) return;
       log.warn(`second ${signal}: exiting now`);
       process.exit(1);
     }
-    stopping = true;
+    stoppingSince = Date.now();
     log.info(`${signal} received: stopping (polling, commands, sinks, ports)`);
     stop().then(
       () => {

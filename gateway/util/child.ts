@@ -38,6 +38,13 @@ export interface Proc {
 
 const running = new Set<Proc>();
 
+// Whatever ends this process (an uncaught error, a forced exit), the programs it
+// started do not outlive it: each is signalled by its PID on the way out.
+process.once('exit', () => {
+  for (const p of running)
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
+});
+
 /** Start a program as a real child process (its own PID), collecting its output. */
 export function startProcess(cmd: string, args: string[], opts: SpawnOptions = {}): Proc {
   const child = spawn(cmd, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...opts });
@@ -99,6 +106,7 @@ export function startProcess(cmd: string, args: string[], opts: SpawnOptions = {
     },
   };
   running.add(proc);
+  void exited.then(() => running.delete(proc));
   return proc;
 }
 
