@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { BarrierAction, DriverCommand } from '../../drivers/driver.ts';
 import type { BarrierFields } from '../core/canonical.ts';
 import type { Bus } from '../core/bus.ts';
-import type { DeviceRegistry } from '../core/registry.ts';
+import type { DeviceEntry, DeviceRegistry } from '../core/registry.ts';
 import { GatehouseError, isGatehouseError } from '../errors.ts';
 import { DeviceError } from '../core/health.ts';
 import type { AuditLog } from './audit.ts';
@@ -198,7 +198,9 @@ export class CommandService {
     const entry = this.registry.get(rec.device)!;
     try {
       const before = (await entry.poller.readNow(true)).fields as BarrierFields;
-      const blocked = interlock(action, before);
+      const sensed =
+        action === 'close' || action === 'release' ? await this.withLaneSensors(entry, before) : before;
+      const blocked = interlock(action, sensed);
       if (blocked) return this.transition(rec, 'failed', blocked);
       this.transition(rec, 'executing');
       await entry.driver.execute({ action });
@@ -223,6 +225,32 @@ export class CommandService {
     } catch (err) {
       this.transition(rec, 'failed', failureOf(err), (err as Error).message);
     }
+  }
+
+  /**
+   * A barrier without its own loop or photo-eye (one wired to a camera's relay) is
+   * guarded by the sensors of its lane: other barriers' controllers in the same site and
+   * lane are read now, and any vehicle they sense counts as on this barrier's loop. A
+   * lane sensor that cannot be read fails the close: never close blind.
+   */
+  private async withLaneSensors(entry: DeviceEntry, own: BarrierFields): Promise<BarrierFields> {
+    if (own.loop_occupied !== undefined || !entry.ref.lane) return own;
+    const peers = this.registry
+      .all()
+      .filter(
+        (e) =>
+          e !== entry &&
+          e.ref.kind === 'barrier' &&
+          e.ref.lane === entry.ref.lane &&
+          e.ref.site === entry.ref.site,
+      );
+    const merged = { ...own };
+    for (const peer of peers) {
+      const f = (await peer.poller.readNow(true)).fields as BarrierFields;
+      if (f.loop_occupied) merged.loop_occupied = true;
+      if (f.photo_eye_blocked) merged.photo_eye_blocked = true;
+    }
+    return merged;
   }
 
   private transition(rec: CommandRecord, state: CommandState, failure?: string, detail?: string): void {

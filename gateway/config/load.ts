@@ -31,8 +31,16 @@ interface Problem {
   message: string;
 }
 
-/** Keys whose values are secrets: the YAML must hold a reference, resolved here before validation. */
-const SECRET_KEYS = new Set(['password', 'token', 'secret']);
+/**
+ * Where secrets sit: any `password` or `secret`, and the `token` of an API token (a
+ * relay's `token` is only an output's name). The YAML must hold a reference there,
+ * resolved before validation.
+ */
+function isSecret(p: readonly (string | number)[]): boolean {
+  const last = p[p.length - 1];
+  if (last === 'password' || last === 'secret') return true;
+  return last === 'token' && p[0] === 'api' && p[1] === 'tokens';
+}
 
 function resolveSecrets(
   node: Record<string, unknown> | unknown[],
@@ -42,8 +50,8 @@ function resolveSecrets(
 ): void {
   for (const [k, v] of Object.entries(node)) {
     const key = Array.isArray(node) ? Number(k) : k;
-    if (typeof key === 'string' && SECRET_KEYS.has(key)) {
-      const p = [...at, key];
+    const p = [...at, key];
+    if (typeof key === 'string' && isSecret(p)) {
       if (typeof v === 'object' && v !== null && Value.Check(SecretRefSchema, v)) {
         try {
           (node as Record<string, unknown>)[key] = resolveSecret(v as SecretRef, fieldName(p), baseDir);
@@ -122,8 +130,7 @@ function schemaProblems(schema: TSchema, value: unknown, base: (string | number)
     seen.add(err.path);
     const at = [...base, ...pointer(err.path)];
     // A secret is resolved before validation: never echo its value into an error.
-    const last = at[at.length - 1];
-    const shown = typeof last === 'string' && SECRET_KEYS.has(last) ? { ...err, value: '[secret]' } : err;
+    const shown = isSecret(at) ? { ...err, value: '[secret]' } : err;
     out.push({ ...describe(shown), path: at });
   }
   return out;

@@ -110,6 +110,21 @@ describe('village config', () => {
     expect(failure(unset).message).toContain('environment variable GH_TEST_CAM_PASSWORD is not set');
   });
 
+  it('treats an API token as a secret but a relay output token as a plain name', () => {
+    process.env.GH_TEST_CAM_PASSWORD = 's3cret';
+    const relay = write(
+      VALID.replace(
+        '    lane: in-1\n',
+        '    lane: in-1\n  - { id: side, kind: barrier, driver: onvif-relay, url: http://10.0.0.22/onvif/device_service, relay: { token: RelayOutput_1 } }\n',
+      ),
+    );
+    expect(loadVillageConfig(relay).config.devices[1]).toMatchObject({ relay: { token: 'RelayOutput_1' } });
+    const api = write(
+      'village: oakfield\napi:\n  tokens:\n    - { name: fee, role: platform, token: abcdefghijklmnopqrstuvwxyz }\n',
+    );
+    expect(failure(api).message).toContain(`${api}:4:43: api.tokens[0].token: secrets stay out of the YAML`);
+  });
+
   it('checks references between sections and says what exists', () => {
     process.env.GH_TEST_CAM_PASSWORD = 's3cret';
     const file = write(VALID.replace('bus: rs485-1', 'bus: rs485-9'));

@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, freePort, startTs, stopAll } from '../helpers/procs.ts';
+import {
+  barrierYaml,
+  simControl,
+  startBarrierSim,
+  startGateway,
+  type GatewayProc,
+} from '../helpers/gateway.ts';
+
+type Rec = { state: string; failure?: string; id: string };
+
+/**
+ * A side gate whose arm is driven by a camera's relay output: commanded through the
+ * same command service as any barrier (interlocks, idempotency, audit), guarded by the
+ * loop of the Modbus controller in the same lane, confirmed from the relay's state.
+ */
+describe('a barrier on a probe’s relay output', () => {
+  let gw: GatewayProc;
+  let sim: Awaited<ReturnType<typeof startBarrierSim>>;
+  let probeControl: string;
+
+  beforeAll(async () => {
+    sim = await startBarrierSim(['--open-ms', '200', '--close-ms', '200', '--traffic', 'off']);
+    const [http, control] = [await freePort(), await freePort()];
+    probeControl = `http://127.0.0.1:${control}`;
+    const probe = startTs('device-sims/main.ts', [
+      'probe',
+      '--http',
+      `127.0.0.1:${http}`,
+      '--control',
+      `127.0.0.1:${control}`,
+      '--user',
+      'gate',
+      '--password',
+      'pw',
+      '--no-discovery',
+    ]);
+    await probe.waitFor(/listening/, 30_000);
+    gw = await startGateway(
+      barrierYaml(
+        sim.modbus,
+        `  - id: side-gate
+    kind: barrier
+    driver: onvif-relay
+    url: http://127.0.0.1:${http}/onvif/device_service
+    username: gate
+    password: { env: GH_TEST_RELAY_PW }
+    relay: { token: RelayOutput_0, mode: bistable }
+    site: north-lot
+    lane: lane-1
+    pollMs: 1000
+`,
+      ),
+      { env: { GH_TEST_RELAY_PW: 'pw' } },
+    );
+    await eventually(
+      async () => {
+        const d = (await gw.get('/api/v1/devices/side-gate')).body as { health: { status: string } };
+        return d.health.status === 'online';
+      },
+      { what: 'side gate online', timeoutMs: 30_000 },
+    );
+  });
+  afterAll(stopAll);
+
+  const command = async (body: Record<string, unknown>) =>
+    (await gw.post('/api/v1/barriers/side-gate/commands?waitMs=5000', body)).body as unknown as Rec;
+  const relay = async () =>
+    ((await simControl(probeControl, '/state')) as { relay?: { logicalState?: string } }).relay?.logicalState;
+
+  it('opens by energising the relay, confirmed from the relay state', async () => {
+    const r = await command({ requestId: 'side-1', action: 'open', reason: 'delivery' });
+    expect(r.state).toBe('confirmed');
+    expect(await relay()).toBe('active');
+    const again = await command({ requestId: 'side-1', action: 'open', reason: 'retry' });
+    expect(again.id).toBe(r.id);
+  });
+
+  it('will not close while the lane’s loop (on the Modbus controller) is occupied', async () => {
+    await simControl(sim.control, '/traffic', { unit: 1, arrive: 'in' });
+    await eventually(
+      async () => {
+        const d = (await gw.get('/api/v1/devices/barrier-1')).body as { fields: { loop_occupied?: boolean } };
+        return d.fields.loop_occupied === true;
+      },
+      { what: 'loop occupied' },
+    );
+    const r = await command({ requestId: 'side-2', action: 'close', reason: 'end of delivery' });
+    expect(r).toMatchObject({ state: 'failed', failure: 'interlock:loop-occupied' });
+    expect(await relay()).toBe('active');
+  });
+
+  it('closes once the lane is clear', async () => {
+    // Let the waiting car through the Modbus barrier so the loop clears.
+    const open = await gw.post('/api/v1/barriers/barrier-1/commands?waitMs=5000', {
+      requestId: 'main-1',
+      action: 'open',
+      reason: 'paid',
+    });
+    expect(open.body.state).toBe('confirmed');
+    await eventually(
+      async () => {
+        const d = (await gw.get('/api/v1/devices/barrier-1')).body as {
+          fields: { loop_occupied?: boolean; photo_eye_blocked?: boolean };
+        };
+        return d.fields.loop_occupied === false && d.fields.photo_eye_blocked === false;
+      },
+      { what: 'lane clear' },
+    );
+    const r = await command({ requestId: 'side-3', action: 'close', reason: 'end of delivery' });
+    expect(r.state).toBe('confirmed');
+    expect(await relay()).toBe('inactive');
+  });
+});
