@@ -22,6 +22,9 @@ function failureOf(err: unknown): string {
   return 'driver-error';
 }
 
+/** Commands remembered in memory for idempotency and GET /api/v1/commands/:id. */
+const MAX_RECORDS = 100_000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -93,8 +96,7 @@ export class CommandService {
       updatedAt: now,
       history: [{ state: 'accepted', at: now }],
     };
-    this.records.set(rec.id, rec);
-    this.byRequest.set(req.requestId, rec.id);
+    this.remember(rec);
     this.record(rec);
 
     const prev = this.chains.get(deviceId) ?? Promise.resolve();
@@ -157,7 +159,7 @@ export class CommandService {
       updatedAt: now,
       history: [{ state: 'executing', at: now }],
     };
-    this.records.set(rec.id, rec);
+    this.remember(rec);
     this.record(rec);
     try {
       const result = await entry.driver.execute(command);
@@ -308,6 +310,23 @@ export class CommandService {
     for (const l of this.listeners) l(rec);
   }
 
+  /**
+   * Keep a record (and its requestId) in memory. Memory is bounded: past MAX_RECORDS the
+   * oldest finished commands are forgotten here (the audit log keeps them), which bounds
+   * the idempotency window to the last MAX_RECORDS commands.
+   */
+  private remember(rec: CommandRecord): void {
+    this.records.set(rec.id, rec);
+    this.byRequest.set(rec.requestId, rec.id);
+    if (this.records.size <= MAX_RECORDS) return;
+    for (const [id, old] of this.records) {
+      if (this.records.size <= MAX_RECORDS) break;
+      if (old.state !== 'confirmed' && old.state !== 'failed') continue;
+      this.records.delete(id);
+      if (this.byRequest.get(old.requestId) === id) this.byRequest.delete(old.requestId);
+    }
+  }
+
   /** Rebuild idempotency memory from the audit log; commands cut off by a crash end as failed. */
   private recover(): void {
     for (const e of this.audit.readAll()) {
@@ -325,8 +344,7 @@ export class CommandService {
           updatedAt: e.time,
           history: [],
         };
-        this.records.set(e.id, rec);
-        this.byRequest.set(e.requestId, e.id);
+        this.remember(rec);
       }
       rec.state = e.state;
       rec.updatedAt = e.time;
