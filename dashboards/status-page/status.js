@@ -114,6 +114,20 @@ function signIn(message, tone) {
 }
 
 let last;
+/** Cars inside each parking site, counted by its barriers. */
+async function showSites() {
+  try {
+    const res = await fetch('/api/v1/sites', { headers: { authorization: `Bearer ${token}` } });
+    if (!res.ok) return;
+    const { sites } = await res.json();
+    $('sites').textContent = sites
+      .map((s) => `${s.site}: ${s.occupancy} inside${s.free !== undefined ? ` · ${s.free} free` : ''}`)
+      .join('   ');
+  } catch {
+    // the device list already says when the gateway is unreachable
+  }
+}
+
 async function refresh() {
   if (!token) {
     signIn('sign in to see devices', '');
@@ -131,6 +145,7 @@ async function refresh() {
     $('board').hidden = false;
     last = await res.json();
     render(last);
+    void showSites();
   } catch {
     $('summary').textContent = 'gateway not reachable — retrying';
     $('summary').className = 'bad';

@@ -82,6 +82,7 @@ describe('status page on a phone', () => {
     expect(await page.locator('#village').textContent()).toBe('nightshift');
     await expect.poll(() => page.locator('#summary').textContent()).toBe('2 devices · all online');
     expect(await card('barrier-1').textContent()).toMatch(/north-lot \/ lane-1/);
+    await expect.poll(() => page.locator('#sites').textContent()).toMatch(/^north-lot: \d+ inside/);
     expect(await page.locator('#login').isVisible()).toBe(false);
   });
 
