@@ -92,13 +92,15 @@ export async function run(argv: string[]): Promise<void> {
   const ticker = setInterval(() => {
     for (const u of server.units.values()) u.sim.tick();
   }, 50);
-  console.log(`barrier sim listening ${bound.join(' ')} units=${unitIds.join(',')} profile=${profile.name}`);
-
-  await new Promise<void>((resolve) => {
+  // Signal handlers before the "listening" line: whoever reads it may stop us at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => resolve();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    // `on`, not `once`: Ctrl-C relayed by npm/tsx arrives twice and must not kill us mid-close.
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
   });
+  console.log(`barrier sim listening ${bound.join(' ')} units=${unitIds.join(',')} profile=${profile.name}`);
+  await stopped;
   clearInterval(ticker);
   await Promise.all([server.close(), control?.close()]);
   console.log(`barrier sim stopped after serving ${server.served} requests`);

@@ -187,6 +187,18 @@ export async function run(argv: string[]): Promise<void> {
   const controlPort = addr && typeof addr === 'object' ? addr.port : opts.control.port;
   const controlBase = `http://${opts.control.host}:${controlPort}`;
 
+  // Signal handlers before the "listening" line: whoever reads it may stop us at once.
+  let closing = false;
+  const shutdown = async () => {
+    if (closing) return; // Ctrl-C relayed by npm/tsx arrives twice
+    closing = true;
+    control.close();
+    await Promise.allSettled(cams.map((c) => c.close()));
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown());
+  process.on('SIGTERM', () => void shutdown());
+
   cams.forEach((cam, i) => {
     const u = cam.urls;
     const d = cam.discovery;
@@ -197,12 +209,4 @@ export async function run(argv: string[]): Promise<void> {
       `probe-sim listening cam=${i} device_service=${u.device} rtsp=${u.rtsp('Profile_1')} control=${cams.length > 1 ? `${controlBase}/cam/${i}` : controlBase} snapshot=${u.snapshot('Profile_1')} discovery=${discovery} serial=${cam.state.config.serial}`,
     );
   });
-
-  const shutdown = async () => {
-    control.close();
-    await Promise.allSettled(cams.map((c) => c.close()));
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
 }
