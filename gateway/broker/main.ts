@@ -56,12 +56,16 @@ async function serve(argv: string[]): Promise<void> {
     log,
   });
   const { port, wsPort } = await broker.listen();
-  console.log(`mqtt broker ready port=${port}${wsPort ? ` wsPort=${wsPort}` : ''}`);
+  // Handlers before the "ready" line: whoever reads it may stop us at once.
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     void broker.close().then(() => process.exit(0));
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  console.log(`mqtt broker ready port=${port}${wsPort ? ` wsPort=${wsPort}` : ''}`);
 }
 
 const [cmd, ...rest] = process.argv.slice(2);
