@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startTs, type Proc } from './procs.ts';
+import { eventually, freePort, startTs, type Proc } from './procs.ts';
 
 export const TEST_TOKEN = 'test-admin-token-0123456789';
 
@@ -130,4 +130,29 @@ devices:
     lane: lane-1
     pollMs: 200
 ${extra}`;
+}
+
+/** What GET /api/v1/devices/:id answers, as tests read it. */
+export interface DeviceView {
+  id: string;
+  health: { status: string; reason?: string; detail?: string };
+  fields: Record<string, unknown>;
+  recentEvents: { type: string; detail: string; data?: Record<string, unknown> }[];
+}
+
+/** Poll a device through the API until `holds` is true of it; answers that view. */
+export async function deviceWhen(
+  gw: GatewayProc,
+  id: string,
+  holds: (d: DeviceView) => boolean,
+  what: string,
+  timeoutMs = 15_000,
+): Promise<DeviceView> {
+  return eventually(
+    async () => {
+      const d = (await gw.get(`/api/v1/devices/${id}`)).body as unknown as DeviceView;
+      return d.health && holds(d) ? d : undefined;
+    },
+    { what: `${id}: ${what}`, timeoutMs },
+  );
 }

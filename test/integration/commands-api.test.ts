@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, stopAll } from '../helpers/procs.ts';
 import {
   barrierYaml,
+  deviceWhen,
   simControl,
   startBarrierSim,
   startGateway,
@@ -40,13 +41,7 @@ commands:
     gw = await startGateway(yaml, {
       env: { GH_TEST_PLATFORM_TOKEN: 'platform-token-123', GH_TEST_READER_TOKEN: READER },
     });
-    await eventually(
-      async () => {
-        const d = (await gw.get('/api/v1/devices/barrier-1')).body as { health: { status: string } };
-        return d.health.status === 'online';
-      },
-      { what: 'barrier online' },
-    );
+    await deviceWhen(gw, 'barrier-1', (d) => d.health.status === 'online', 'online');
   });
   afterAll(stopAll);
 
@@ -83,13 +78,7 @@ commands:
 
   it('refuses to close on an occupied loop, without writing to the controller', async () => {
     await simControl(sim.control, '/traffic', { unit: 1, arrive: 'in' });
-    await eventually(
-      async () => {
-        const d = (await gw.get('/api/v1/devices/barrier-1')).body as { fields: { loop_occupied?: boolean } };
-        return d.fields.loop_occupied === true;
-      },
-      { what: 'loop occupied' },
-    );
+    await deviceWhen(gw, 'barrier-1', (d) => d.fields.loop_occupied === true, 'loop occupied');
     const before = (await simCommands()).length;
     const r = await command({ requestId: 'close-2001', action: 'close', reason: 'end of day' });
     expect((r.body as unknown as Rec).state).toBe('failed');
@@ -99,13 +88,7 @@ commands:
 
   it('refuses to actuate a barrier in fault, and resets the fault once it clears', async () => {
     await simControl(sim.control, '/fault', { unit: 1, fault: 'motor-overcurrent', active: true });
-    await eventually(
-      async () => {
-        const d = (await gw.get('/api/v1/devices/barrier-1')).body as { health: { reason?: string } };
-        return d.health.reason === 'barrier-fault:1';
-      },
-      { what: 'barrier-fault:1 health' },
-    );
+    await deviceWhen(gw, 'barrier-1', (d) => d.health.reason === 'barrier-fault:1', 'barrier-fault:1 health');
     const r = await command({ requestId: 'open-3001', action: 'open', reason: 'paid' });
     expect((r.body as unknown as Rec).failure).toBe('interlock:barrier-fault:1');
     const stuck = await command({ requestId: 'reset-3002', action: 'reset-fault', reason: 'crew on site' });
@@ -146,12 +129,11 @@ commands:
   it('lets the waiting car through: a passage event and the site occupancy follow', async () => {
     const r = await command({ requestId: 'pay-4001', action: 'open', reason: 'ticket paid' });
     expect((r.body as unknown as Rec).state).toBe('confirmed');
-    const d = await eventually(
-      async () => {
-        const d = (await gw.get('/api/v1/devices/barrier-1')).body as { recentEvents: { type: string }[] };
-        return d.recentEvents.some((e) => e.type === 'passage-in') ? d : undefined;
-      },
-      { what: 'passage-in event' },
+    const d = await deviceWhen(
+      gw,
+      'barrier-1',
+      (x) => x.recentEvents.some((e) => e.type === 'passage-in'),
+      'passage-in event',
     );
     expect(d.recentEvents.find((e) => e.type === 'passage-in')).toBeTruthy();
     const sites = await eventually(

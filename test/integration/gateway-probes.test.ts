@@ -4,14 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTs, eventually, stopAll } from '../helpers/procs.ts';
 import {
   barrierYaml,
+  deviceWhen,
   startBarrierSim,
   simControl,
   startGateway,
   TEST_TOKEN,
+  type DeviceView,
   type GatewayProc,
 } from '../helpers/gateway.ts';
-
-type Ev = { type: string; data?: Record<string, unknown> };
 
 describe('probes through the gateway: IR mode, snapshots, passage evidence', () => {
   let gw: GatewayProc;
@@ -100,13 +100,9 @@ evidence: { maxFiles: 2 }
     });
     expect(held.body.state).toBe('confirmed');
     for (let i = 0; i < 3; i++) await simControl(sim.control, '/traffic', { unit: 1, arrive: 'in' });
-    const events = await eventually(
-      async () => {
-        const d = (await gw.get('/api/v1/devices/barrier-1')).body as { recentEvents: Ev[] };
-        const passages = d.recentEvents.filter((e) => e.type === 'passage-in');
-        return passages.length >= 3 ? passages : undefined;
-      },
-      { what: 'three passages', timeoutMs: 30_000 },
+    const passagesOf = (d: DeviceView) => d.recentEvents.filter((e) => e.type === 'passage-in');
+    const events = passagesOf(
+      await deviceWhen(gw, 'barrier-1', (d) => passagesOf(d).length >= 3, 'three passages', 30_000),
     );
     const dir = path.join(gw.dataDir, 'evidence');
     for (const e of events)

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, freePort, startTs, stopAll } from '../helpers/procs.ts';
+import { freePort, startTs, stopAll } from '../helpers/procs.ts';
 import {
   barrierYaml,
+  deviceWhen,
   simControl,
   startBarrierSim,
   startGateway,
@@ -54,13 +55,7 @@ describe('a barrier on a probe’s relay output', () => {
       ),
       { env: { GH_TEST_RELAY_PW: 'pw' } },
     );
-    await eventually(
-      async () => {
-        const d = (await gw.get('/api/v1/devices/side-gate')).body as { health: { status: string } };
-        return d.health.status === 'online';
-      },
-      { what: 'side gate online', timeoutMs: 30_000 },
-    );
+    await deviceWhen(gw, 'side-gate', (d) => d.health.status === 'online', 'online', 30_000);
   });
   afterAll(stopAll);
 
@@ -79,13 +74,7 @@ describe('a barrier on a probe’s relay output', () => {
 
   it('will not close while the lane’s loop (on the Modbus controller) is occupied', async () => {
     await simControl(sim.control, '/traffic', { unit: 1, arrive: 'in' });
-    await eventually(
-      async () => {
-        const d = (await gw.get('/api/v1/devices/barrier-1')).body as { fields: { loop_occupied?: boolean } };
-        return d.fields.loop_occupied === true;
-      },
-      { what: 'loop occupied' },
-    );
+    await deviceWhen(gw, 'barrier-1', (d) => d.fields.loop_occupied === true, 'loop occupied');
     const r = await command({ requestId: 'side-2', action: 'close', reason: 'end of delivery' });
     expect(r).toMatchObject({ state: 'failed', failure: 'interlock:loop-occupied' });
     expect(await relay()).toBe('active');
@@ -99,14 +88,11 @@ describe('a barrier on a probe’s relay output', () => {
       reason: 'paid',
     });
     expect(open.body.state).toBe('confirmed');
-    await eventually(
-      async () => {
-        const d = (await gw.get('/api/v1/devices/barrier-1')).body as {
-          fields: { loop_occupied?: boolean; photo_eye_blocked?: boolean };
-        };
-        return d.fields.loop_occupied === false && d.fields.photo_eye_blocked === false;
-      },
-      { what: 'lane clear' },
+    await deviceWhen(
+      gw,
+      'barrier-1',
+      (d) => d.fields.loop_occupied === false && d.fields.photo_eye_blocked === false,
+      'lane clear',
     );
     const r = await command({ requestId: 'side-3', action: 'close', reason: 'end of delivery' });
     expect(r.state).toBe('confirmed');

@@ -1,8 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, stopAll } from '../helpers/procs.ts';
+import { stopAll } from '../helpers/procs.ts';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.ts';
 import { mosq } from '../helpers/mqtt-clients.ts';
-import { barrierYaml, startBarrierSim, startGateway, type GatewayProc } from '../helpers/gateway.ts';
+import {
+  barrierYaml,
+  deviceWhen,
+  startBarrierSim,
+  startGateway,
+  type GatewayProc,
+} from '../helpers/gateway.ts';
 
 // The town's central broker is a real Debian mosquitto; the town's side is played by
 // the independent mosquitto_sub / mosquitto_pub clients.
@@ -80,13 +86,7 @@ describe('uplink to the town broker', () => {
     );
     expect(states.map((s) => s.state)).toEqual(['accepted', 'executing', 'confirmed']);
     expect(states[0]!.actor).toMatch(/^mqtt:bridge:gatehouse-testville/);
-    const dev = await eventually(
-      async () => {
-        const d = (await gw.get('/api/v1/devices/barrier-1')).body as { fields: { arm_state?: string } };
-        return d.fields.arm_state === 'open' ? d : undefined;
-      },
-      { what: 'arm open' },
-    );
+    const dev = await deviceWhen(gw, 'barrier-1', (d) => d.fields.arm_state === 'open', 'arm open');
     expect(dev.fields.arm_state).toBe('open');
     const ready = (await (await fetch(`${gw.api}/readyz`)).json()) as { checks: Record<string, string> };
     expect(ready.checks.bridge).toBe('connected');
