@@ -5,7 +5,7 @@ import { Value, type ValueError } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import { GatehouseError, type ErrorCode } from '../errors.ts';
 import type { DeviceConfig, DriverPlugin } from '../core/plugins.ts';
-import { DeviceCommonSchema, DEVICE_COMMON_KEYS, villageConfigSchema } from './schema.ts';
+import { DeviceCommonSchema, villageConfigSchema } from './schema.ts';
 import { resolveSecret, SecretRefSchema, type SecretRef } from './secrets.ts';
 
 export interface ConfigSections {
@@ -303,5 +303,3 @@ export function parseConfig(
   });
   return { file, config };
 }
-
-export { DEVICE_COMMON_KEYS };

@@ -43,7 +43,6 @@ export const DeviceCommonSchema = Type.Object({
   ),
 });
 export type DeviceCommon = Static<typeof DeviceCommonSchema>;
-export const DEVICE_COMMON_KEYS = Object.keys(DeviceCommonSchema.properties);
 
 /** The top level. Sections owned by a module (broker, influx, bridge, buses) take that module's schema. */
 export function villageConfigSchema(sections: {

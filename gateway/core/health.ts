@@ -46,10 +46,6 @@ export interface Health {
   since: string;
 }
 
-export function isHealthReason(s: string): s is HealthReason {
-  return (HEALTH_REASONS as readonly string[]).includes(s) || /^barrier-fault:\S+$/.test(s);
-}
-
 export function online(since = new Date()): Health {
   return { status: 'online', since: since.toISOString() };
 }

@@ -1,4 +1,4 @@
-import type { TObject, TSchema } from '@sinclair/typebox';
+import type { TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Driver, DriverContext } from '../../drivers/driver.ts';
 import type { DeviceKind } from './canonical.ts';
@@ -43,5 +43,3 @@ export interface DriverPlugin {
   /** Release what the plugin shares between devices (serial lines, sockets). */
   closeAll?(): Promise<void>;
 }
-
-export type BusSchema = TSchema;
