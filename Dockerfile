@@ -11,7 +11,6 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY types ./types
 COPY gateway ./gateway
 COPY drivers ./drivers
-COPY device-sims ./device-sims
 RUN npm run build
 
 FROM node:20-bookworm-slim AS runtime
@@ -22,7 +21,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/dist ./dist
-# Read at run time beside the source tree (dist/ holds only compiled JS; see gateway/util/paths.ts).
+# Read at run time beside the source tree (dist/ holds only compiled JS; see drivers/contract/paths.ts).
 COPY drivers/modbus/profiles ./drivers/modbus/profiles
 COPY drivers/mqtt/profiles ./drivers/mqtt/profiles
 COPY dashboards/status-page ./dashboards/status-page

@@ -17,6 +17,10 @@ const SIMS: Record<string, { about: string; load: () => Promise<Sim> }> = {
     about: 'a whole village of simulators, with a config for `npm start`',
     load: () => import('./village/cli.ts'),
   },
+  demo: {
+    about: 'the village of simulators, InfluxDB and the gateway (npm run demo)',
+    load: () => import('./village/demo.ts'),
+  },
 };
 
 const USAGE = `usage: npm run sim -- <simulator> [options]     ("npm run sim -- <simulator> --help" for its options)

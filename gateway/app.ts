@@ -17,7 +17,7 @@ import { StateStore } from './core/state.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { OccupancyTracker } from './occupancy.ts';
 import { createDriverPlugins } from './plugins.ts';
-import type { DriverPlugin } from './core/plugins.ts';
+import type { DriverPlugin } from '../drivers/contract/plugin.ts';
 import { Commissioning } from './commissioning/service.ts';
 import { InfluxSink } from './sinks/influx/influx-sink.ts';
 import { resolveInfluxSinkConfig } from './sinks/influx/config.ts';

@@ -1,3 +1,5 @@
+import { DeviceError, type DriverError, type DriverErrorKind } from '../drivers/contract/errors.ts';
+
 /**
  * The error catalogue. Every error a user can meet has a stable code, an HTTP status
  * where it reaches the API, and a message template; tests, logs and the API all use
@@ -11,7 +13,7 @@ export const ERRORS = {
   GH_CONFIG_INVALID: { status: 500, message: '%s' },
   GH_CONFIG_SECRET: { status: 500, message: '%s' },
   GH_PROFILE_INVALID: { status: 500, message: '%s' },
-  GH_PROFILE_NOT_FOUND: { status: 500, message: 'no device profile named "%s" (looked in %s)' },
+  GH_PROFILE_NOT_FOUND: { status: 500, message: '%s' },
   // API
   GH_API_UNAUTHORIZED: { status: 401, message: 'missing or invalid bearer token' },
   GH_API_FORBIDDEN: { status: 403, message: '%s' },
@@ -24,6 +26,8 @@ export const ERRORS = {
   GH_COMMAND_CONFLICT: { status: 409, message: '%s' },
   GH_COMMAND_UNSUPPORTED: { status: 422, message: '%s' },
   GH_DEVICE_REJECTED: { status: 409, message: '%s' },
+  GH_DEVICE_FAILED: { status: 502, message: 'device "%s" failed (%s): %s' },
+  GH_DEVICE_TIMEOUT: { status: 504, message: 'device "%s" did not answer in time (%s): %s' },
   // runtime
   GH_SINK_FAILED: { status: 503, message: '%s' },
   GH_PORT_IN_USE: {
@@ -68,4 +72,33 @@ export class GatehouseError extends Error {
 
 export function isGatehouseError(err: unknown): err is GatehouseError {
   return err instanceof GatehouseError;
+}
+
+const DRIVER_ERROR_CODES: Record<Exclude<DriverErrorKind, 'device'>, ErrorCode> = {
+  unsupported: 'GH_COMMAND_UNSUPPORTED',
+  rejected: 'GH_DEVICE_REJECTED',
+  'invalid-argument': 'GH_API_BAD_REQUEST',
+  'invalid-config': 'GH_CONFIG_INVALID',
+  'profile-invalid': 'GH_PROFILE_INVALID',
+  'profile-not-found': 'GH_PROFILE_NOT_FOUND',
+};
+
+/**
+ * What a driver's failure means to the gateway's users. Drivers say what kind of
+ * failure it was; only here does a kind become a code and an HTTP status. `device`
+ * names the device for device-side failures.
+ */
+export function fromDriverError(err: DriverError, device = 'unknown'): GatehouseError {
+  if (err instanceof DeviceError) {
+    const code = err.reason === 'timeout' ? 'GH_DEVICE_TIMEOUT' : 'GH_DEVICE_FAILED';
+    return new GatehouseError(code, [device, err.reason, err.message], {
+      cause: err,
+      details: { reason: err.reason, health: err.status },
+    });
+  }
+  const code = DRIVER_ERROR_CODES[err.kind as Exclude<DriverErrorKind, 'device'>];
+  return new GatehouseError(code, [err.message], {
+    cause: err,
+    ...(err.details ? { details: err.details } : {}),
+  });
 }

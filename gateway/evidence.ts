@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, statSync, unlinkSync, writeFileSync } from 'nod
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Bus, DeviceRef } from './core/bus.ts';
-import type { DeviceEvent } from './core/canonical.ts';
+import type { DeviceEvent } from '../drivers/contract/canonical.ts';
 import type { DeviceRegistry } from './core/registry.ts';
 
 interface EvidenceConfig {

@@ -35,7 +35,10 @@ export function createLogger(opts: { level?: string; pretty?: boolean; name?: st
     level: opts.level ?? process.env.GATEHOUSE_LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
   };
-  if (opts.pretty && prettyAvailable()) {
+  // GATEHOUSE_LOG_FORMAT overrides the TTY guess (the demo asks for pretty lines through a pipe).
+  const format = process.env.GATEHOUSE_LOG_FORMAT;
+  const pretty = format ? format === 'pretty' : opts.pretty;
+  if (pretty && prettyAvailable()) {
     return pino({
       ...options,
       transport: {

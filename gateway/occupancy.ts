@@ -1,5 +1,5 @@
 import type { BusMessage } from './core/bus.ts';
-import type { BarrierFields } from './core/canonical.ts';
+import type { BarrierFields } from '../drivers/contract/canonical.ts';
 
 export interface SiteOccupancy {
   site: string;

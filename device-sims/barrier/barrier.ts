@@ -1,4 +1,4 @@
-import type { ArmState, BarrierFields } from '../../gateway/core/canonical.ts';
+import type { ArmState, BarrierFields } from '../../drivers/contract/canonical.ts';
 import type { CommandName } from '../../drivers/modbus/profile.ts';
 
 /**

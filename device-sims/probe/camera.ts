@@ -11,13 +11,14 @@ import { Listener } from './listener.ts';
 import { SERVICE_PATHS } from './soap/router.ts';
 import { profileByToken } from './ops/media/profiles.ts';
 import type { CameraView } from './ops/types.ts';
+import type { CameraPeer } from './peer.ts';
 import type { SceneLook } from './scene.ts';
 
 /** How long a reboot keeps the camera off the network unless told otherwise. */
 export const DEFAULT_REBOOT_DOWN_MS = 1500;
 
 /** One simulated ONVIF camera: its state, web server, RTSP server and discovery responder. */
-export class Camera implements CameraView {
+export class Camera implements CameraPeer {
   readonly state: CameraState;
   readonly subscriptions: SubscriptionManager;
   readonly verifier: UsernameTokenVerifier;

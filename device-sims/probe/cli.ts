@@ -3,7 +3,6 @@ import { Camera } from './camera.ts';
 import { createControlServer } from './control.ts';
 import { FAULTS, type CameraConfig, type ClockMode, type FaultName, type SnapshotAuth } from './state.ts';
 import { snapshotJpeg } from './scene.ts';
-import { GatehouseError } from '../../gateway/errors.ts';
 
 export const HELP = `Simulated ONVIF night-vision camera (Profile S/T subset) for Gatehouse.
 
@@ -36,7 +35,7 @@ POST /clock {"mode":"day"|"night"|"auto"}, POST /event {"type":"motion"|"tamper"
 POST /reboot {"downMs"?}. See device-sims/probe/README.md.`;
 
 function usage(msg: string): never {
-  throw new GatehouseError('GH_CLI_USAGE', [`${msg}\n\n${HELP}`]);
+  throw new Error(`${msg}\n\n${HELP}`);
 }
 
 export function parseHostPort(value: string, flag: string): { host: string; port: number } {

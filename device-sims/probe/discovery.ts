@@ -1,7 +1,7 @@
 import { createSocket, type Socket, type RemoteInfo } from 'node:dgram';
 import { createHash, randomUUID } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
-import type { Camera } from './camera.ts';
+import type { CameraPeer } from './peer.ts';
 import { scopeList } from './ops/device/GetScopes.ts';
 import { at, esc, text } from './soap/xml.ts';
 
@@ -38,7 +38,7 @@ export class DiscoveryResponder {
   /** Why the group could not be joined, when it could not. */
   multicastError: string | undefined;
 
-  constructor(private readonly cam: Camera) {}
+  constructor(private readonly cam: CameraPeer) {}
 
   async start(port: number, iface: string): Promise<number> {
     const host = this.cam.state.config.host;

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Camera } from './camera.ts';
+import type { CameraPeer } from './peer.ts';
 import { dispatchSoap, serviceFor } from './soap/router.ts';
 import { MAX_BODY_BYTES } from './soap/parse.ts';
 import { faultXml, faults } from './soap/envelope.ts';
@@ -9,7 +9,7 @@ export const SNAPSHOT_PATH = '/onvif/snapshot.jpg';
 const SOAP_TYPE = 'application/soap+xml; charset=utf-8';
 
 /** The camera's web server: ONVIF SOAP services and the JPEG snapshot URL. */
-export function createCameraHttp(cam: Camera): Server {
+export function createCameraHttp(cam: CameraPeer): Server {
   const server = createServer((req, res) => {
     handle(cam, req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
@@ -21,7 +21,7 @@ export function createCameraHttp(cam: Camera): Server {
   return server;
 }
 
-async function handle(cam: Camera, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(cam: CameraPeer, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://camera');
   const state = cam.state;
   const gone = new AbortController();

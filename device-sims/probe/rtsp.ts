@@ -1,5 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net';
-import type { Camera } from './camera.ts';
+import type { CameraPeer } from './peer.ts';
 import { PROFILES } from './ops/media/profiles.ts';
 
 /** Larger request heads close the connection: no RTSP client sends one. */
@@ -9,7 +9,7 @@ const MAX_HEAD_BYTES = 8 * 1024;
  * Just enough RTSP (RFC 2326) for a reachability check: OPTIONS, and DESCRIBE behind
  * digest auth returning an SDP with one H.264 track. No media is sent; SETUP is refused.
  */
-export function createRtspServer(cam: Camera): Server {
+export function createRtspServer(cam: CameraPeer): Server {
   return createServer((socket) => {
     let buf = '';
     socket.setEncoding('latin1');
@@ -32,7 +32,7 @@ export function createRtspServer(cam: Camera): Server {
   });
 }
 
-async function answer(cam: Camera, socket: Socket, head: string): Promise<void> {
+async function answer(cam: CameraPeer, socket: Socket, head: string): Promise<void> {
   const [requestLine = '', ...headerLines] = head.split('\r\n');
   const [method = '', uri = ''] = requestLine.split(' ');
   const headers = new Map<string, string>();
@@ -97,7 +97,7 @@ function uriPath(uri: string): string {
   }
 }
 
-function sdp(cam: Camera, fps: number, width: number, height: number): string {
+function sdp(cam: CameraPeer, fps: number, width: number, height: number): string {
   const host = cam.state.config.rtspHost;
   const session = cam.state.bootAtMs;
   return [

@@ -9,7 +9,10 @@ export const PROBE_PASSWORD_ENV = 'GATEHOUSE_DEMO_PROBE_PASSWORD';
  * barriers each on their own bus, RTU units sharing one line, probes paired with
  * barriers by lane. Secrets are references, as in production.
  */
-export function villageYaml(v: Village, opts: { village?: string; site?: string } = {}): string {
+export function villageYaml(
+  v: Village,
+  opts: { village?: string; site?: string; brokerHost?: string } = {},
+): string {
   const buses: Record<string, unknown>[] = [];
   const devices: Record<string, unknown>[] = [];
   const rtuLines = new Map<string, string>();
@@ -59,6 +62,7 @@ export function villageYaml(v: Village, opts: { village?: string; site?: string 
   const doc = {
     village: opts.village ?? 'demo',
     site: opts.site ?? 'main-lot',
+    ...(opts.brokerHost ? { broker: { host: opts.brokerHost } } : {}),
     buses,
     devices,
   };

@@ -1,9 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, startTs, type Proc } from '../../gateway/util/child.ts';
-import { ptyPair } from '../../gateway/util/socat.ts';
-import { hasCommand } from '../../gateway/util/which.ts';
+import { freePort, startTs, type Proc } from '../harness/child.ts';
+import { ptyPair } from '../harness/socat.ts';
+import { hasCommand } from '../harness/which.ts';
 
 export interface SimBarrier {
   id: string;

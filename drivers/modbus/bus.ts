@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { DeviceError } from '../../gateway/core/health.ts';
+import { DeviceError } from '../contract/errors.ts';
 import { ModbusException, parseResponse } from './codec.ts';
 import { nowMs } from './timing.ts';
 import type { Exchange, Transport } from './transport.ts';

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { GatehouseError } from '../../gateway/errors.ts';
-import type { DriverContext } from '../driver.ts';
+import { DriverError } from '../contract/errors.ts';
+import type { DriverContext } from '../contract/driver.ts';
 import { ModbusBus } from './bus.ts';
 import { ModbusBarrierDriver } from './driver.ts';
 import { DEFAULT_PROFILE_DIR, loadProfile, type Profile } from './profile.ts';
@@ -43,8 +43,7 @@ export const ModbusDeviceOptionsSchema = Type.Object(
 export type ModbusDeviceOptions = Static<typeof ModbusDeviceOptionsSchema>;
 
 function need<T>(v: T | undefined, bus: string, field: string): T {
-  if (v === undefined)
-    throw new GatehouseError('GH_CONFIG_INVALID', [`modbus bus "${bus}": ${field} is required`]);
+  if (v === undefined) throw new DriverError('invalid-config', `modbus bus "${bus}": ${field} is required`);
   return v;
 }
 
@@ -93,7 +92,7 @@ export interface ModbusDrivers {
 /**
  * Build a driver per device and one bus per bus config they use. Profiles are looked
  * up by name in `profileDirs` (default: drivers/modbus/profiles) or loaded by path.
- * Throws GatehouseError (GH_CONFIG_INVALID / GH_PROFILE_*) on bad config.
+ * Throws DriverError (invalid-config, profile-invalid, profile-not-found) on bad config.
  */
 export function createModbusDrivers(
   buses: ModbusBusConfig[],
@@ -106,7 +105,7 @@ export function createModbusDrivers(
   const profiles = new Map<string, Profile>();
   const drivers = devices.map((d) => {
     const cfg = byId.get(d.bus);
-    if (!cfg) throw new GatehouseError('GH_CONFIG_INVALID', [`device "${d.id}": no modbus bus "${d.bus}"`]);
+    if (!cfg) throw new DriverError('invalid-config', `device "${d.id}": no modbus bus "${d.bus}"`);
     let bus = live.get(d.bus);
     if (!bus) live.set(d.bus, (bus = createBus(cfg, ctx)));
     let profile = profiles.get(d.profile);

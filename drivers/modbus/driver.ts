@@ -1,7 +1,7 @@
-import type { BarrierFields } from '../../gateway/core/canonical.ts';
-import { DeviceError, online, type Health } from '../../gateway/core/health.ts';
-import { GatehouseError } from '../../gateway/errors.ts';
-import type { Driver, DriverCommand, DriverContext, ReadResult } from '../driver.ts';
+import type { BarrierFields } from '../contract/canonical.ts';
+import { online, type Health } from '../contract/health.ts';
+import { DeviceError, DriverError } from '../contract/errors.ts';
+import type { Driver, DriverCommand, DriverContext, ReadResult } from '../contract/driver.ts';
 import type { ModbusBus } from './bus.ts';
 import {
   FC,
@@ -120,9 +120,7 @@ export class ModbusBarrierDriver implements Driver {
     const action = command.action as CommandName;
     const cmd = (COMMANDS as readonly string[]).includes(action) ? this.profile.commands[action] : undefined;
     if (!cmd) {
-      throw new GatehouseError('GH_COMMAND_UNSUPPORTED', [
-        `profile ${this.profile.name} has no command "${command.action}"`,
-      ]);
+      throw new DriverError('unsupported', `profile ${this.profile.name} has no command "${command.action}"`);
     }
     let sequence: number | undefined;
     this.tracker.commanded(action); // before the write: a poll may see the arm move before we return
@@ -160,9 +158,10 @@ export class ModbusBarrierDriver implements Driver {
       await new Promise((r) => setTimeout(r, 20));
     }
     // The link is fine (the echo was read); the controller refused the command, e.g. while in fault.
-    throw new GatehouseError('GH_DEVICE_REJECTED', [
+    throw new DriverError(
+      'rejected',
       `unit ${this.unit} did not accept ${this.profile.name} command (echo ${seen}, sent sequence ${sequence})`,
-    ]);
+    );
   }
 
   health(): Health | undefined {

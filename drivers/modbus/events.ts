@@ -1,4 +1,4 @@
-import type { BarrierFields, DeviceEvent } from '../../gateway/core/canonical.ts';
+import type { BarrierFields, DeviceEvent } from '../contract/canonical.ts';
 
 /**
  * Events a barrier's registers imply, derived by comparing consecutive reads:

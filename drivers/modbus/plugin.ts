@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { DriverPlugin } from '../../gateway/core/plugins.ts';
+import type { DriverPlugin } from '../contract/plugin.ts';
 import type { ModbusBus } from './bus.ts';
 import {
   createBus,

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument } from 'yaml';
-import { ArmStateSchema, BarrierFieldsSchema } from '../../gateway/core/canonical.ts';
-import { GatehouseError } from '../../gateway/errors.ts';
-import { sourceDir } from '../../gateway/util/paths.ts';
+import { ArmStateSchema, BarrierFieldsSchema } from '../contract/canonical.ts';
+import { DriverError } from '../contract/errors.ts';
+import { BARRIER_ACTIONS } from '../contract/driver.ts';
+import { sourceDir } from '../contract/paths.ts';
 
 /**
  * Barrier controller register maps as data. A profile says which register feeds which
@@ -76,7 +77,8 @@ export const CommandStepSchema = Type.Union([
 ]);
 export type CommandStep = Static<typeof CommandStepSchema>;
 
-export const COMMANDS = ['open', 'close', 'hold-open', 'release', 'stop', 'reset-fault'] as const;
+/** A profile may define any gate command of the contract. */
+export const COMMANDS = BARRIER_ACTIONS;
 const CommandSchema = Type.Object(
   { steps: Type.Array(CommandStepSchema, { minItems: 1 }), description: Type.Optional(Type.String()) },
   { additionalProperties: false },
@@ -201,9 +203,7 @@ export function parseProfile(text: string, source: string): Profile {
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
     const pos = lines.linePos(e.pos[0]);
-    throw new GatehouseError('GH_PROFILE_INVALID', [
-      `${source}:${pos.line}: YAML: ${e.message.split('\n')[0]}`,
-    ]);
+    throw new DriverError('profile-invalid', `${source}:${pos.line}: YAML: ${e.message.split('\n')[0]}`);
   }
   const data: unknown = doc.toJS();
   const schemaErrors = [...Value.Errors(ProfileSchema as TSchema, data)];
@@ -215,7 +215,7 @@ export function parseProfile(text: string, source: string): Profile {
       .slice(0, 5)
       .map((p) => `${where(p.path)}: ${p.path.join('.') || '(top)'}: ${p.message}`)
       .join('; ');
-    throw new GatehouseError('GH_PROFILE_INVALID', [msg], { details: { source, problems } });
+    throw new DriverError('profile-invalid', msg, { details: { source, problems } });
   }
   return { ...(data as Static<typeof ProfileSchema>), source };
 }
@@ -250,7 +250,10 @@ export function loadProfile(nameOrPath: string, dirs: string[] = [DEFAULT_PROFIL
     : dirs.flatMap((d) => [path.join(d, `${nameOrPath}.yaml`), path.join(d, `${nameOrPath}.yml`)]);
   const file = candidates.find((f) => existsSync(f));
   if (!file)
-    throw new GatehouseError('GH_PROFILE_NOT_FOUND', [nameOrPath, isPath ? candidates[0]! : dirs.join(', ')]);
+    throw new DriverError(
+      'profile-not-found',
+      `no device profile named "${nameOrPath}" (looked in ${isPath ? candidates[0]! : dirs.join(', ')})`,
+    );
   return parseProfile(readFileSync(file, 'utf8'), file);
 }
 

@@ -1,4 +1,4 @@
-import type { ArmState, BarrierFields } from '../../gateway/core/canonical.ts';
+import type { ArmState, BarrierFields } from '../contract/canonical.ts';
 import { MAX_READ_BITS, MAX_READ_REGISTERS } from './codec.ts';
 import {
   BOOLEAN_FIELDS,

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { SerialPort } from 'serialport';
-import { DeviceError } from '../../gateway/core/health.ts';
+import { DeviceError } from '../contract/errors.ts';
 import {
   encodeMbap,
   encodeRtu,

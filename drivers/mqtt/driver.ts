@@ -1,8 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Driver, DriverCommand, DriverContext, ReadResult } from '../driver.ts';
-import type { CanonicalFields, DeviceKind } from '../../gateway/core/canonical.ts';
-import { DeviceError, type Health } from '../../gateway/core/health.ts';
-import { GatehouseError } from '../../gateway/errors.ts';
+import type { Driver, DriverCommand, DriverContext, ReadResult } from '../contract/driver.ts';
+import type { CanonicalFields, DeviceKind } from '../contract/canonical.ts';
+import { type Health } from '../contract/health.ts';
+import { DeviceError, DriverError } from '../contract/errors.ts';
 import { mapMessage } from './mapping.ts';
 import type { MqttProfile } from './profile.ts';
 
@@ -93,9 +93,7 @@ export class MqttDeviceDriver implements Driver {
 
   execute(command: DriverCommand): Promise<unknown> {
     return Promise.reject(
-      new GatehouseError('GH_COMMAND_UNSUPPORTED', [
-        `device ${this.id} (mqtt) takes no commands (${command.action})`,
-      ]),
+      new DriverError('unsupported', `device ${this.id} (mqtt) takes no commands (${command.action})`),
     );
   }
 

@@ -1,6 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import type { CanonicalFields } from '../../gateway/core/canonical.ts';
+import type { CanonicalFields } from '../contract/canonical.ts';
 import { canonicalSchemaOf, type FieldMap, type MqttProfile } from './profile.ts';
 
 /** Reads `a.b[0].c` out of parsed JSON; undefined when any step is missing. */

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { DriverPlugin } from '../../gateway/core/plugins.ts';
+import type { DriverPlugin } from '../contract/plugin.ts';
 import { MqttDeviceDriver, MqttDriverOptionsSchema } from './driver.ts';
 import { loadMqttProfile } from './profile.ts';
 

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse } from 'yaml';
-import { BarrierFieldsSchema, ProbeFieldsSchema } from '../../gateway/core/canonical.ts';
-import { GatehouseError } from '../../gateway/errors.ts';
-import { sourceDir } from '../../gateway/util/paths.ts';
+import { BarrierFieldsSchema, ProbeFieldsSchema } from '../contract/canonical.ts';
+import { DriverError } from '../contract/errors.ts';
+import { sourceDir } from '../contract/paths.ts';
 
 export const DEFAULT_MQTT_PROFILE_DIR = path.join(sourceDir(import.meta.url), 'profiles');
 
@@ -56,21 +56,20 @@ export function parseMqttProfile(text: string, source: string): MqttProfile {
   try {
     data = parse(text);
   } catch (err) {
-    throw new GatehouseError('GH_PROFILE_INVALID', [
-      `${source}: YAML: ${(err as Error).message.split('\n')[0]}`,
-    ]);
+    throw new DriverError('profile-invalid', `${source}: YAML: ${(err as Error).message.split('\n')[0]}`);
   }
   data = Value.Default(MqttProfileSchema, data);
   const first = [...Value.Errors(MqttProfileSchema, data)][0];
   if (first)
-    throw new GatehouseError('GH_PROFILE_INVALID', [`${source}: ${first.path || '(top)'}: ${first.message}`]);
+    throw new DriverError('profile-invalid', `${source}: ${first.path || '(top)'}: ${first.message}`);
   const profile = data as Static<typeof MqttProfileSchema>;
   const known = canonicalSchemaOf(profile.kind).properties as Record<string, TSchema>;
   for (const field of Object.keys(profile.fields)) {
     if (!(field in known)) {
-      throw new GatehouseError('GH_PROFILE_INVALID', [
+      throw new DriverError(
+        'profile-invalid',
         `${source}: /fields/${field}: not a canonical ${profile.kind} field (one of ${Object.keys(known).join(', ')})`,
-      ]);
+      );
     }
   }
   return { ...profile, source };
@@ -86,6 +85,9 @@ export function loadMqttProfile(
     : dirs.map((d) => path.join(d, `${nameOrPath}.yaml`));
   const file = candidates.find((f) => existsSync(f));
   if (!file)
-    throw new GatehouseError('GH_PROFILE_NOT_FOUND', [nameOrPath, isPath ? candidates[0]! : dirs.join(', ')]);
+    throw new DriverError(
+      'profile-not-found',
+      `no device profile named "${nameOrPath}" (looked in ${isPath ? candidates[0]! : dirs.join(', ')})`,
+    );
   return parseMqttProfile(readFileSync(file, 'utf8'), file);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
 import onvif from 'node-onvif';
-import { GatehouseError } from '../../gateway/errors.ts';
+import { DriverError } from '../contract/errors.ts';
 import { SoapClient } from './soap/client.ts';
 import { all, parseXml, pick, text } from './xml.ts';
 
@@ -88,9 +88,9 @@ export function expandCidr(cidr: string): string[] {
   const octets = m?.slice(1, 5).map(Number) ?? [];
   const prefix = Number(m?.[5]);
   if (!m || octets.some((o) => o > 255) || prefix > 32)
-    throw new GatehouseError('GH_API_BAD_REQUEST', [`bad CIDR "${cidr}"`]);
+    throw new DriverError('invalid-argument', `bad CIDR "${cidr}"`);
   if (prefix < 16)
-    throw new GatehouseError('GH_API_BAD_REQUEST', [`CIDR "${cidr}" is wider than /16; scan smaller ranges`]);
+    throw new DriverError('invalid-argument', `CIDR "${cidr}" is wider than /16; scan smaller ranges`);
   const base =
     (octets.reduce((a, o) => a * 256 + o, 0) >>> 0) & (prefix === 0 ? 0 : (~0 << (32 - prefix)) >>> 0);
   const size = 2 ** (32 - prefix);
@@ -140,9 +140,10 @@ async function identify(d: DiscoveredDevice, o: DiscoveryOptions): Promise<void>
  */
 export async function discover(o: DiscoveryOptions): Promise<DiscoveredDevice[]> {
   if (o.multicast && !o.multicastInterface) {
-    throw new GatehouseError('GH_API_BAD_REQUEST', [
+    throw new DriverError(
+      'invalid-argument',
       'multicast discovery needs multicastInterface (the local address of the NIC)',
-    ]);
+    );
   }
   const port = o.port ?? 3702;
   const timeoutMs = o.timeoutMs ?? 2000;

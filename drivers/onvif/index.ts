@@ -1,4 +1,4 @@
-import type { Driver, DriverContext } from '../driver.ts';
+import type { Driver, DriverContext } from '../contract/driver.ts';
 import { resolveOnvifOptions, type OnvifDeviceOptionsInput } from './options.ts';
 import { OnvifProbeDriver } from './probe-driver.ts';
 import { OnvifRelayBarrierDriver } from './relay-driver.ts';

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { GatehouseError } from '../../gateway/errors.ts';
+import { DriverError } from '../contract/errors.ts';
 
 export const RelayOptionsSchema = Type.Object(
   {
@@ -58,7 +58,6 @@ export function resolveOnvifOptions(input: OnvifDeviceOptionsInput): OnvifDevice
   const v = Value.Default(OnvifDeviceOptionsSchema, structuredClone(input));
   if (input.relay) Value.Default(RelayOptionsSchema, (v as OnvifDeviceOptions).relay);
   const err = Value.Errors(OnvifDeviceOptionsSchema, v).First();
-  if (err)
-    throw new GatehouseError('GH_CONFIG_INVALID', [`onvif options: ${err.path || '/'} ${err.message}`]);
+  if (err) throw new DriverError('invalid-config', `onvif options: ${err.path || '/'} ${err.message}`);
   return v as OnvifDeviceOptions;
 }

@@ -1,7 +1,7 @@
-import type { DeviceEvent, IrMode, ProbeFields } from '../../gateway/core/canonical.ts';
-import { DeviceError, online, type Health, type HealthReason } from '../../gateway/core/health.ts';
-import { GatehouseError } from '../../gateway/errors.ts';
-import type { Driver, DriverCommand, DriverContext, ReadResult } from '../driver.ts';
+import type { DeviceEvent, IrMode, ProbeFields } from '../contract/canonical.ts';
+import { online, type Health, type HealthReason } from '../contract/health.ts';
+import { DeviceError, DriverError } from '../contract/errors.ts';
+import type { Driver, DriverCommand, DriverContext, ReadResult } from '../contract/driver.ts';
 import { PullPointManager, type OnvifEventMessage } from './events.ts';
 import type { OnvifDeviceOptions } from './options.ts';
 import { rtspDescribe } from './rtsp.ts';
@@ -239,9 +239,7 @@ export class OnvifProbeDriver implements Driver {
       );
       return { mode: await this.getIrMode() };
     }
-    throw new GatehouseError('GH_COMMAND_UNSUPPORTED', [
-      `${this.id} is a probe: it does not do "${command.action}"`,
-    ]);
+    throw new DriverError('unsupported', `${this.id} is a probe: it does not do "${command.action}"`);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
-import type { ArmState, BarrierFields } from '../../gateway/core/canonical.ts';
-import { DeviceError, online, type Health } from '../../gateway/core/health.ts';
-import { GatehouseError } from '../../gateway/errors.ts';
-import type { Driver, DriverCommand, DriverContext, ReadResult } from '../driver.ts';
+import type { ArmState, BarrierFields } from '../contract/canonical.ts';
+import { online, type Health } from '../contract/health.ts';
+import { DeviceError, DriverError } from '../contract/errors.ts';
+import type { Driver, DriverCommand, DriverContext, ReadResult } from '../contract/driver.ts';
 import type { OnvifDeviceOptions, RelayOptions } from './options.ts';
 import { OnvifSession } from './session.ts';
 import { all, attr, esc, pick, text } from './xml.ts';
@@ -30,8 +30,7 @@ export class OnvifRelayBarrierDriver implements Driver {
     readonly opts: OnvifDeviceOptions,
     private readonly ctx: DriverContext,
   ) {
-    if (!opts.relay)
-      throw new GatehouseError('GH_CONFIG_INVALID', [`${id}: a relay barrier needs "relay" options`]);
+    if (!opts.relay) throw new DriverError('invalid-config', `${id}: a relay barrier needs "relay" options`);
     this.relay = opts.relay;
     this.session = new OnvifSession(opts);
   }
@@ -44,7 +43,7 @@ export class OnvifRelayBarrierDriver implements Driver {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof GatehouseError) throw err;
+      if (err instanceof DriverError && !(err instanceof DeviceError)) throw err;
       const e = err instanceof DeviceError ? err : new DeviceError('bad-response', String(err), 'degraded');
       if (this.current?.reason !== e.reason)
         this.current = {
@@ -132,7 +131,7 @@ export class OnvifRelayBarrierDriver implements Driver {
           if (a === 'close' && !bistable && this.relay.closeToken) await this.pulse(this.relay.closeToken);
           break;
         default:
-          throw new GatehouseError('GH_COMMAND_UNSUPPORTED', [`${this.id}: a relay barrier cannot "${a}"`]);
+          throw new DriverError('unsupported', `${this.id}: a relay barrier cannot "${a}"`);
       }
     });
     this.ctx.log.info(

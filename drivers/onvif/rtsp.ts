@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { DeviceError } from '../../gateway/core/health.ts';
+import { DeviceError } from '../contract/errors.ts';
 import { basicAuthorization, digestAuthorization, parseDigestChallenge } from './digest.ts';
 
 export interface RtspCheck {

@@ -1,5 +1,5 @@
 import onvif from 'node-onvif';
-import { DeviceError } from '../../gateway/core/health.ts';
+import { DeviceError } from '../contract/errors.ts';
 import type { OnvifDeviceOptions } from './options.ts';
 import { rewriteHost, SoapClient } from './soap/client.ts';
 import { attr, pick, text } from './xml.ts';

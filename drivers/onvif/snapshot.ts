@@ -1,4 +1,4 @@
-import { DeviceError } from '../../gateway/core/health.ts';
+import { DeviceError } from '../contract/errors.ts';
 import { httpRequest } from './digest.ts';
 import { meanLuma } from './luma.ts';
 

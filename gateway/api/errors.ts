@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { isGatehouseError } from '../errors.ts';
+import { isDriverError } from '../../drivers/contract/errors.ts';
+import { fromDriverError, isGatehouseError } from '../errors.ts';
 
 interface AjvLikeError {
   instancePath: string;
@@ -46,7 +47,9 @@ export function registerErrorHandling(app: FastifyInstance<any, any, any, any, a
   app.setSchemaErrorFormatter((errors, dataVar) => {
     return new Error(formatValidation(errors as unknown as AjvLikeError[], dataVar));
   });
-  app.setErrorHandler((err: FastifyError, req, reply) => {
+  app.setErrorHandler((thrown: FastifyError, req, reply) => {
+    // A driver's failure that a route did not translate: its kind decides the answer.
+    const err = isDriverError(thrown) ? fromDriverError(thrown) : thrown;
     if (isGatehouseError(err)) {
       return reply.status(err.statusCode).send({
         statusCode: err.statusCode,

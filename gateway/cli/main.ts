@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-import { isGatehouseError } from '../errors.ts';
+import { isDriverError } from '../../drivers/contract/errors.ts';
+import { fromDriverError, isGatehouseError } from '../errors.ts';
 
-const USAGE = `usage: gatehouse <command> [options]   (npm start / npm run demo wrap the first two)
+const USAGE = `usage: gatehouse <command> [options]   (npm start wraps the first; npm run demo runs a simulated village)
 
 commands:
   start           run the gateway for a village config (--config FILE)
-  demo            run a whole simulated village with the gateway
   check           validate a village config and print what it describes (--config FILE)
   hash-password   read a password on stdin, print its scrypt hash for broker.users[].passwordHash
   discover        find ONVIF cameras (--cidr / --hosts / --interface) for commissioning
@@ -14,7 +14,6 @@ commands:
 
 const COMMANDS: Record<string, () => Promise<{ [k: string]: (argv: string[]) => Promise<void> }>> = {
   start: () => import('./start.ts'),
-  demo: () => import('./demo.ts'),
   check: () => import('./check.ts'),
   'hash-password': () => import('./hash-password.ts'),
   discover: () => import('./discover.ts'),
@@ -34,7 +33,8 @@ try {
   const mod = await load();
   const fn = mod[command === 'hash-password' ? 'hashPasswordCommand' : command]!;
   await fn(argv);
-} catch (err) {
+} catch (thrown) {
+  const err = isDriverError(thrown) ? fromDriverError(thrown) : thrown;
   if (isGatehouseError(err)) {
     console.error(`error ${err.code}: ${err.message}`);
     process.exit(2);

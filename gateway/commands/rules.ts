@@ -1,5 +1,5 @@
-import type { BarrierFields } from '../core/canonical.ts';
-import type { BarrierAction } from '../../drivers/driver.ts';
+import type { BarrierFields } from '../../drivers/contract/canonical.ts';
+import type { BarrierAction } from '../../drivers/contract/driver.ts';
 
 /**
  * Interlocks: reasons a barrier must not be actuated now. Never bring an arm down on

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 
-export const BARRIER_ACTIONS = ['open', 'close', 'hold-open', 'release', 'stop', 'reset-fault'] as const;
+import { BARRIER_ACTIONS } from '../../drivers/contract/driver.ts';
 
 /** Body of POST /api/v1/barriers/:id/commands and of an MQTT `<device>/cmd` message. */
 export const CommandRequestSchema = Type.Object(

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { BarrierAction, DriverCommand } from '../../drivers/driver.ts';
-import type { BarrierFields } from '../core/canonical.ts';
+import type { BarrierAction, DriverCommand } from '../../drivers/contract/driver.ts';
+import type { BarrierFields } from '../../drivers/contract/canonical.ts';
 import type { Bus } from '../core/bus.ts';
 import type { DeviceEntry, DeviceRegistry } from '../core/registry.ts';
-import { GatehouseError, isGatehouseError } from '../errors.ts';
-import { DeviceError } from '../core/health.ts';
+import { GatehouseError } from '../errors.ts';
+import { DeviceError, DriverError } from '../../drivers/contract/errors.ts';
 import type { AuditLog } from './audit.ts';
 import { aborted, confirmed, interlock } from './rules.ts';
 import type { CommandRecord, CommandRequest, CommandState } from './schema.ts';
@@ -17,8 +17,8 @@ function newId(): string {
 /** A failure reason a platform can act on, from what the driver threw. */
 function failureOf(err: unknown): string {
   if (err instanceof DeviceError) return `device-error:${err.reason}`;
-  if (isGatehouseError(err) && err.code === 'GH_DEVICE_REJECTED') return 'rejected-by-controller';
-  if (isGatehouseError(err) && err.code === 'GH_COMMAND_UNSUPPORTED') return 'unsupported';
+  if (err instanceof DriverError && err.kind === 'rejected') return 'rejected-by-controller';
+  if (err instanceof DriverError && err.kind === 'unsupported') return 'unsupported';
   return 'driver-error';
 }
 

@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { parseDocument } from 'yaml';
 import { checkDevice } from '../config/load.ts';
-import type { DeviceConfig, DriverPlugin } from '../core/plugins.ts';
+import type { DeviceConfig, DriverPlugin } from '../../drivers/contract/plugin.ts';
 import type { DeviceRegistry } from '../core/registry.ts';
-import { DeviceError } from '../core/health.ts';
+import { DeviceError } from '../../drivers/contract/errors.ts';
 import { normalize } from '../core/normalizer.ts';
 
 export interface CommissioningTarget {

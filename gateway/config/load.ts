@@ -4,8 +4,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value, type ValueError } from '@sinclair/typebox/value';
 import { LineCounter, parseDocument, isMap, isNode, isScalar, type Document } from 'yaml';
 import { GatehouseError, type ErrorCode } from '../errors.ts';
-import type { DeviceConfig, DriverPlugin } from '../core/plugins.ts';
-import { DeviceCommonSchema, villageConfigSchema } from './schema.ts';
+import type { DeviceConfig, DriverPlugin } from '../../drivers/contract/plugin.ts';
+import { DeviceCommonSchema } from '../../drivers/contract/device.ts';
+import { villageConfigSchema } from './schema.ts';
 import { resolveSecret, SecretRefSchema, type SecretRef } from './secrets.ts';
 
 export interface ConfigSections {

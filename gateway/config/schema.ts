@@ -1,7 +1,6 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 
-const Id = (description: string) =>
-  Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9_-]*$', description });
+import { Id } from '../../drivers/contract/device.ts';
 
 export const ApiTokenSchema = Type.Object(
   {
@@ -25,24 +24,6 @@ export const ApiConfigSchema = Type.Object(
   },
   { additionalProperties: false },
 );
-
-/** Fields every device has, whatever its driver; driver options are checked by the driver's own schema. */
-export const DeviceCommonSchema = Type.Object({
-  id: Id('unique device id; used in topics, tags and URLs'),
-  kind: Type.Union([Type.Literal('barrier'), Type.Literal('probe')], { description: 'barrier | probe' }),
-  driver: Type.String({ minLength: 1, description: 'modbus | onvif | onvif-relay | mqtt' }),
-  name: Type.Optional(Type.String({ maxLength: 200 })),
-  site: Type.Optional(Id('parking site the device belongs to (InfluxDB tag)')),
-  lane: Type.Optional(Id('lane within the site (InfluxDB tag); pairs barriers with probes')),
-  pollMs: Type.Optional(
-    Type.Integer({
-      minimum: 100,
-      maximum: 3_600_000,
-      description: 'poll interval, ms (default: the driver’s)',
-    }),
-  ),
-});
-export type DeviceCommon = Static<typeof DeviceCommonSchema>;
 
 /** The top level. Sections owned by a module (broker, influx, bridge, buses) take that module's schema. */
 export function villageConfigSchema(sections: {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import type { CanonicalFields, DeviceEvent, DeviceKind } from './canonical.ts';
-import type { Health } from './health.ts';
+import type { CanonicalFields, DeviceEvent, DeviceKind } from '../../drivers/contract/canonical.ts';
+import type { Health } from '../../drivers/contract/health.ts';
 
 /** What sinks know of a device: enough to tag and route, nothing vendor-specific. */
 export interface DeviceRef {

@@ -5,7 +5,7 @@ import {
   ProbeFieldsSchema,
   type CanonicalFields,
   type DeviceKind,
-} from './canonical.ts';
+} from '../../drivers/contract/canonical.ts';
 
 const SCHEMAS: Record<DeviceKind, TObject> = { barrier: BarrierFieldsSchema, probe: ProbeFieldsSchema };
 

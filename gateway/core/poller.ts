@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import type { Driver, ReadResult } from '../../drivers/driver.ts';
+import type { Driver, ReadResult } from '../../drivers/contract/driver.ts';
 import type { Bus, DeviceRef } from './bus.ts';
-import type { DeviceEvent } from './canonical.ts';
-import { DeviceError, type Health } from './health.ts';
+import type { DeviceEvent } from '../../drivers/contract/canonical.ts';
+import { type Health } from '../../drivers/contract/health.ts';
+import { DeviceError } from '../../drivers/contract/errors.ts';
 import { normalize } from './normalizer.ts';
 
 /** Longest wait between polls of a failing device: recovery is seen within this. */

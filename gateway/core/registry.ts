@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import path from 'node:path';
-import type { Driver } from '../../drivers/driver.ts';
+import type { Driver } from '../../drivers/contract/driver.ts';
 import type { Bus, DeviceRef } from './bus.ts';
-import type { DeviceEvent } from './canonical.ts';
-import type { DeviceConfig, DriverPlugin, MqttAccess } from './plugins.ts';
+import type { DeviceEvent } from '../../drivers/contract/canonical.ts';
+import type { DeviceConfig, DriverPlugin, MqttAccess } from '../../drivers/contract/plugin.ts';
 import { DevicePoller } from './poller.ts';
 import type { StateStore } from './state.ts';
 

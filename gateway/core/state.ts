@@ -1,6 +1,6 @@
-import type { CanonicalFields, DeviceEvent } from './canonical.ts';
+import type { CanonicalFields, DeviceEvent } from '../../drivers/contract/canonical.ts';
 import type { BusMessage, DeviceRef } from './bus.ts';
-import type { Health } from './health.ts';
+import type { Health } from '../../drivers/contract/health.ts';
 
 export interface DeviceState {
   device: DeviceRef;

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { launchInfluxd } from '../../gateway/util/influxd.ts';
+import { launchInfluxd } from '../../device-sims/harness/influxd.ts';
 import { freePort, type Proc } from './procs.ts';
 
 const execFileP = promisify(execFile);

@@ -1,2 +1,2 @@
 // Process helpers live in the product (the demo launches real processes too); tests use the same ones.
-export * from '../../gateway/util/child.ts';
+export * from '../../device-sims/harness/child.ts';

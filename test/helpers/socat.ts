@@ -1,1 +1,1 @@
-export * from '../../gateway/util/socat.ts';
+export * from '../../device-sims/harness/socat.ts';

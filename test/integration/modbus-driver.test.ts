@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { BarrierFields, DeviceEvent } from '../../gateway/core/canonical.ts';
+import type { BarrierFields, DeviceEvent } from '../../drivers/contract/canonical.ts';
 import type { ModbusDrivers } from '../../drivers/modbus/config.ts';
 import { ptyPair } from '../helpers/socat.ts';
 import type { Proc } from '../helpers/procs.ts';

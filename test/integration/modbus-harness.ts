@@ -3,9 +3,9 @@
  * simulator process, drive its control interface, build drivers against it.
  */
 import pino from 'pino';
-import type { ArmState, BarrierFields, DeviceEvent } from '../../gateway/core/canonical.ts';
-import type { ReadResult } from '../../drivers/driver.ts';
-import type { DriverContext } from '../../drivers/driver.ts';
+import type { ArmState, BarrierFields, DeviceEvent } from '../../drivers/contract/canonical.ts';
+import type { ReadResult } from '../../drivers/contract/driver.ts';
+import type { DriverContext } from '../../drivers/contract/driver.ts';
 import {
   createModbusDrivers,
   type ModbusBusConfig,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeviceError } from '../../gateway/core/health.ts';
+import { DeviceError } from '../../drivers/contract/errors.ts';
 import type { ModbusDrivers } from '../../drivers/modbus/config.ts';
 import { ptyPair } from '../helpers/socat.ts';
 import type { Proc } from '../helpers/procs.ts';

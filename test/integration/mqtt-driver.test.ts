@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { GatehouseBroker } from '../../gateway/broker/broker.ts';
 import { MqttDeviceDriver } from '../../drivers/mqtt/driver.ts';
 import { loadMqttProfile } from '../../drivers/mqtt/profile.ts';
-import { DeviceError } from '../../gateway/core/health.ts';
+import { DeviceError } from '../../drivers/contract/errors.ts';
 import { eventually, freePort } from '../helpers/procs.ts';
 import { mosq } from '../helpers/mqtt-clients.ts';
 

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DeviceEvent, ProbeFields } from '../../gateway/core/canonical.ts';
-import { DeviceError } from '../../gateway/core/health.ts';
+import type { DeviceEvent, ProbeFields } from '../../drivers/contract/canonical.ts';
+import { DeviceError } from '../../drivers/contract/errors.ts';
 import { createOnvifDriver, type OnvifProbeDriver, type Snapshot } from '../../drivers/onvif/index.ts';
 import { eventually, freePort } from '../helpers/procs.ts';
 import { startProbeSim, type ProbeSim } from '../helpers/onvif-replay.ts';

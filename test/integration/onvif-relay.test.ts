@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOnvifDriver, type RelayOptions } from '../../drivers/onvif/index.ts';
-import type { Driver } from '../../drivers/driver.ts';
+import type { Driver } from '../../drivers/contract/driver.ts';
 import { freePort } from '../helpers/procs.ts';
 import { startProbeSim, type ProbeSim } from '../helpers/onvif-replay.ts';
 

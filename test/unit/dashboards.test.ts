@@ -3,10 +3,10 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { BusMessage } from '../../gateway/core/bus.ts';
-import { BarrierFieldsSchema, ProbeFieldsSchema } from '../../gateway/core/canonical.ts';
+import { BarrierFieldsSchema, ProbeFieldsSchema } from '../../drivers/contract/canonical.ts';
 import { DOWNSAMPLED_MEASUREMENTS, fieldsOf } from '../../gateway/sinks/influx/points.ts';
 import { DOWNSAMPLED_RP, RAW_RP } from '../../gateway/sinks/influx/schema.ts';
-import { ROOT } from '../../gateway/util/child.ts';
+import { ROOT } from '../../device-sims/harness/child.ts';
 
 /**
  * The Grafana dashboards are data that must match what the gateway writes: every panel

@@ -8,7 +8,7 @@ import {
   rawToWords,
   wordsToRaw,
 } from '../../drivers/modbus/registers.ts';
-import type { BarrierFields } from '../../gateway/core/canonical.ts';
+import type { BarrierFields } from '../../drivers/contract/canonical.ts';
 
 const base = `name: t
 fields:

@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import { DeviceError } from '../../../gateway/core/health.ts';
+import { DeviceError } from '../../contract/errors.ts';
 import { httpRequest } from '../digest.ts';
 import { pick, text, XmlError, type XmlNode } from '../xml.ts';
 import { buildEnvelope, parseEnvelope, type SoapFault } from './envelope.ts';

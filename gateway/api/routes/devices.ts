@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { GatehouseError } from '../../errors.ts';
-import { HealthSchema } from '../../core/health.ts';
+import { HealthSchema } from '../../../drivers/contract/health.ts';
 import type { DeviceState } from '../../core/state.ts';
 import type { ApiContext } from '../context.ts';
 import { requireRole } from '../auth.ts';

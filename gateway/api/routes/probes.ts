@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { GatehouseError } from '../../errors.ts';
-import { DeviceError } from '../../core/health.ts';
-import { IrModeSchema } from '../../core/canonical.ts';
+import { fromDriverError, GatehouseError } from '../../errors.ts';
+import { isDriverError } from '../../../drivers/contract/errors.ts';
+import { IrModeSchema } from '../../../drivers/contract/canonical.ts';
 import { CommandRecordSchema } from '../../commands/schema.ts';
 import type { ApiContext } from '../context.ts';
 import { requireRole } from '../auth.ts';
@@ -25,16 +25,12 @@ function probe(ctx: ApiContext, id: string) {
   return entry;
 }
 
-/** A device that does not answer is a 502 with its health reason, not a gateway error. */
-function upstream(err: unknown): never {
-  if (err instanceof DeviceError) {
-    throw Object.assign(new Error(`the probe did not answer: ${err.reason}: ${err.message}`), {
-      statusCode: 502,
-      code: 'GH_DEVICE_UNREACHABLE',
-    });
-  }
-  throw err;
-}
+/** A device that fails is a 502 (504 on a timeout) with its health reason, not a gateway error. */
+const upstream =
+  (id: string) =>
+  (err: unknown): never => {
+    throw isDriverError(err) ? fromDriverError(err, id) : err;
+  };
 
 export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
   app.put(
@@ -63,7 +59,7 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
           `api:${req.actor?.name ?? '?'}`,
           req.body.reason,
         )
-        .catch(upstream);
+        .catch(upstream(req.params.id));
       return { mode: String((result as { mode?: string }).mode), command: record };
     },
   );
@@ -81,7 +77,9 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
     },
     async (req, reply) => {
       const entry = probe(ctx, req.params.id);
-      const shot = (await entry.driver.execute({ action: 'snapshot' }).catch(upstream)) as Snapshot;
+      const shot = (await entry.driver
+        .execute({ action: 'snapshot' })
+        .catch(upstream(req.params.id))) as Snapshot;
       return reply
         .type(shot.contentType)
         .header('cache-control', 'no-store')

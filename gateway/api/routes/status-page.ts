@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import type { ApiContext } from '../context.ts';
-import { sourceDir } from '../../util/paths.ts';
+import { sourceDir } from '../../../drivers/contract/paths.ts';
 
 const PAGE_DIR = path.resolve(sourceDir(import.meta.url), '../../../dashboards/status-page');
 const FILES: Record<string, string> = {

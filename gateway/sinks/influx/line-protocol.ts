@@ -1,4 +1,4 @@
-import type { Reading } from '../../core/canonical.ts';
+import type { Reading } from '../../../drivers/contract/canonical.ts';
 
 /**
  * InfluxDB 1.x line protocol, written by hand because it is the hot path: one string

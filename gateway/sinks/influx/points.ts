@@ -1,5 +1,5 @@
 import type { BusMessage, DeviceRef } from '../../core/bus.ts';
-import type { Reading } from '../../core/canonical.ts';
+import type { Reading } from '../../../drivers/contract/canonical.ts';
 import type { FieldValue, IntegerFields } from './line-protocol.ts';
 
 /**

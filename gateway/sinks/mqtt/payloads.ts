@@ -1,6 +1,6 @@
 import type { DeviceRef, EventMessage, HealthMessage, TelemetryMessage } from '../../core/bus.ts';
-import type { CanonicalFields } from '../../core/canonical.ts';
-import type { Health } from '../../core/health.ts';
+import type { CanonicalFields } from '../../../drivers/contract/canonical.ts';
+import type { Health } from '../../../drivers/contract/health.ts';
 
 /** The JSON bodies of the village topics (DESIGN.md "MQTT topics"); times are ISO 8601. */
 

@@ -53,7 +53,8 @@ export const ProbeFieldsSchema = Type.Object(
 );
 export type ProbeFields = Static<typeof ProbeFieldsSchema>;
 
-export type DeviceKind = 'barrier' | 'probe';
+export const DEVICE_KINDS = ['barrier', 'probe'] as const;
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
 export type CanonicalFields = BarrierFields | ProbeFields;
 
 /** Event types that reach the `events` measurement and `<device>/events` topic. */

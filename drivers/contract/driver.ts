@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { CanonicalFields, DeviceEvent, DeviceKind } from '../gateway/core/canonical.ts';
-import type { Health } from '../gateway/core/health.ts';
+import type { CanonicalFields, DeviceEvent, DeviceKind } from './canonical.ts';
+import type { Health } from './health.ts';
 
 /**
  * The one small interface every driver implements (cf. a Telegraf input plugin).
@@ -30,7 +30,23 @@ export interface ReadResult {
   health?: Health;
 }
 
-export type BarrierAction = 'open' | 'close' | 'hold-open' | 'release' | 'stop' | 'reset-fault';
+/**
+ * Every gate command, in one list: the API and MQTT schemas, device profiles and the
+ * status page take it from here. A new action is one entry here plus its words in
+ * BARRIER_ACTION_WORDS.
+ */
+export const BARRIER_ACTIONS = ['open', 'close', 'hold-open', 'release', 'stop', 'reset-fault'] as const;
+export type BarrierAction = (typeof BARRIER_ACTIONS)[number];
+
+/** How each action reads to a person (status page buttons, README). */
+export const BARRIER_ACTION_WORDS: Record<BarrierAction, string> = {
+  open: 'open the arm',
+  close: 'close the arm (refused while a vehicle is on the loop or in the photo-eye)',
+  'hold-open': 'open and keep open (for holdSeconds, or until release)',
+  release: 'end a hold-open; the arm closes when the lane is clear',
+  stop: 'stop the arm where it is',
+  'reset-fault': 'clear a controller fault after the cause is fixed',
+};
 
 export type DriverCommand =
   { action: BarrierAction } | { action: 'set-ir-mode'; mode: 'on' | 'off' | 'auto' } | { action: 'snapshot' };

@@ -49,20 +49,3 @@ export interface Health {
 export function online(since = new Date()): Health {
   return { status: 'online', since: since.toISOString() };
 }
-
-/**
- * An error a driver throws when a device misbehaves. The scheduler turns it into
- * health; `status` says whether the device is unreachable (offline) or answering
- * wrongly (degraded).
- */
-export class DeviceError extends Error {
-  constructor(
-    readonly reason: HealthReason,
-    message: string,
-    readonly status: Exclude<HealthStatus, 'online'> = 'offline',
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'DeviceError';
-  }
-}

@@ -1,11 +1,10 @@
-import type { TObject } from '@sinclair/typebox';
+import type { Static, TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import type { Driver, DriverContext } from '../../drivers/driver.ts';
+import type { Driver, DriverContext } from './driver.ts';
 import type { DeviceKind } from './canonical.ts';
-import type { DeviceCommon } from '../config/schema.ts';
+import type { DeviceConfig } from './device.ts';
 
-/** A device as the config gives it: the common fields plus the driver's own options. */
-export type DeviceConfig = DeviceCommon & Record<string, unknown>;
+export type { DeviceConfig };
 
 export interface PluginEnv {
   log: Logger;
@@ -30,16 +29,19 @@ export interface MqttAccess {
  * the schema of its device options, and a factory. Adding a vendor of a supported
  * family is a profile file; adding a family is one plugin.
  */
-export interface DriverPlugin {
+export interface DriverPlugin<Options extends TObject = TObject> {
   driver: string;
   kinds: readonly DeviceKind[];
-  /** Device keys beyond the common ones (bus, unit, profile, url…). */
-  options: TObject;
+  /** Device keys beyond the common ones (bus, unit, profile, url…); the config is checked against it. */
+  options: Options;
   /** Poll interval when the device names none. */
   defaultPollMs: number;
   /** Extra checks after the schema passed (a profile exists, a bus is of the right type). */
-  check?(device: DeviceConfig, env: { buses: Map<string, Record<string, unknown>> }): string | undefined;
-  create(device: DeviceConfig, env: PluginEnv): Driver;
+  check?(
+    device: DeviceConfig<Static<Options>>,
+    env: { buses: Map<string, Record<string, unknown>> },
+  ): string | undefined;
+  create(device: DeviceConfig<Static<Options>>, env: PluginEnv): Driver;
   /** Release what the plugin shares between devices (serial lines, sockets). */
   closeAll?(): Promise<void>;
 }
