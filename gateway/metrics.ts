@@ -66,3 +66,49 @@ export class GatewayMetrics {
     return this.registry.metrics();
   }
 }
+
+/** Sink counters that go into the `gateway` measurement (see the README's canonical telemetry). */
+const GATEWAY_SINK_FIELDS = ['spool_bytes', 'queue_depth', 'points_written', 'points_dropped'];
+
+/**
+ * The gateway's own health as telemetry: CPU (% of one core since the last sample),
+ * RSS, and the sinks' counters, published on a timer like any device reading.
+ */
+export class GatewayStats {
+  private lastCpu = process.cpuUsage();
+  private lastAt = performance.now();
+  private timer: NodeJS.Timeout | undefined;
+
+  private constructor(private readonly sinks: readonly Pick<Sink, 'stats'>[]) {}
+
+  static every(
+    intervalMs: number,
+    sinks: readonly Pick<Sink, 'stats'>[],
+    publish: (fields: Record<string, number>) => void,
+  ): GatewayStats {
+    const stats = new GatewayStats(sinks);
+    stats.timer = setInterval(() => publish(stats.sample()), intervalMs);
+    stats.timer.unref();
+    return stats;
+  }
+
+  sample(): Record<string, number> {
+    const cpu = process.cpuUsage();
+    const now = performance.now();
+    const usedMs = (cpu.user - this.lastCpu.user + cpu.system - this.lastCpu.system) / 1000;
+    const fields: Record<string, number> = {
+      cpu: Math.round((usedMs / Math.max(1, now - this.lastAt)) * 1000) / 10,
+      rss_mb: Math.round((process.memoryUsage.rss() / 1048576) * 10) / 10,
+    };
+    this.lastCpu = cpu;
+    this.lastAt = now;
+    for (const sink of this.sinks) {
+      for (const [k, v] of Object.entries(sink.stats())) if (GATEWAY_SINK_FIELDS.includes(k)) fields[k] = v;
+    }
+    return fields;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+  }
+}

@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 /**
- * The canonical telemetry schema (see DESIGN.md). Every vendor's data is mapped onto
+ * The canonical telemetry schema (README, Interfaces: InfluxDB). Every vendor's data is mapped onto
  * these fields before it reaches a sink; sinks never see vendor names.
  */
 export const ArmStateSchema = Type.Union([

@@ -311,13 +311,10 @@ export class RtuTransport extends BaseTransport {
       const len = rtuResponseLength(this.rx);
       if (len === 0 || this.rx.length < len) return;
       if (len < 0) {
+        const fn = this.rx[1];
         this.rx = Buffer.alloc(0);
         this.finish(
-          new DeviceError(
-            'bad-response',
-            `${this.what}: unknown function ${this.rx[1]} from unit ${p.unit}`,
-            'degraded',
-          ),
+          new DeviceError('bad-response', `${this.what}: unknown function ${fn} from unit ${p.unit}`, 'degraded'),
         );
         return;
       }

@@ -25,6 +25,4 @@ export interface ApiContext {
   ready(): { ready: boolean; checks: Record<string, string> };
   /** Prometheus text for /metrics. */
   metrics(): Promise<string>;
-  /** Optional commissioning service (discovery, test, save). */
-  commissioning?: unknown;
 }

@@ -13,7 +13,7 @@ export interface MqttIdentity {
 const CMD_TOPIC = /^[^/#+]+\/cmd$/;
 
 /**
- * The role rules (DESIGN.md "MQTT topics"), as pure functions of identity, prefix and
+ * The role rules (README, Interfaces: MQTT), as pure functions of identity, prefix and
  * topic so they are tested without a broker:
  * - admin: everything;
  * - platform: publish `<prefix>/<device>/cmd`, subscribe to anything;

@@ -1,4 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { CloneType, Type, type TSchema } from '@sinclair/typebox';
 
 import { Id } from '../../drivers/contract/device.ts';
 
@@ -22,7 +22,7 @@ export const ApiConfigSchema = Type.Object(
     port: Type.Integer({ minimum: 0, maximum: 65535, default: 8080 }),
     tokens: Type.Array(ApiTokenSchema, { default: [] }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, default: {} },
 );
 
 /** The top level. Sections owned by a module (broker, influx, bridge, buses) take that module's schema. */
@@ -40,33 +40,35 @@ export function villageConfigSchema(sections: {
       logLevel: Type.Optional(
         Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l))),
       ),
-      api: Type.Optional(ApiConfigSchema),
-      broker: Type.Optional(sections.broker),
-      influx: Type.Optional(sections.influx),
+      // Sections with defaults are filled in whole when absent: code never re-defaults.
+      api: ApiConfigSchema,
+      broker: CloneType(sections.broker, { default: {} }),
+      influx: CloneType(sections.influx, { default: {} }),
       bridge: Type.Optional(sections.bridge),
-      commands: Type.Optional(
-        Type.Object(
-          {
-            confirmTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
-            confirmPollMs: Type.Integer({
-              minimum: 5,
-              maximum: 1000,
-              default: 50,
-              description: 'how often sensed state is read back while confirming',
-            }),
-          },
-          { additionalProperties: false },
-        ),
+      commands: Type.Object(
+        {
+          confirmTimeoutMs: Type.Integer({
+            minimum: 100,
+            maximum: 120_000,
+            default: 10_000,
+            description: 'how long a command may take to show in sensed state before it fails (timeout)',
+          }),
+          confirmPollMs: Type.Integer({
+            minimum: 5,
+            maximum: 1000,
+            default: 50,
+            description: 'how often sensed state is read back while confirming',
+          }),
+        },
+        { additionalProperties: false, default: {} },
       ),
-      evidence: Type.Optional(
-        Type.Object(
-          {
-            enabled: Type.Boolean({ default: true }),
-            maxFiles: Type.Integer({ minimum: 1, default: 500 }),
-            maxBytes: Type.Integer({ minimum: 1024, default: 200 * 1024 * 1024 }),
-          },
-          { additionalProperties: false },
-        ),
+      evidence: Type.Object(
+        {
+          enabled: Type.Boolean({ default: true }),
+          maxFiles: Type.Integer({ minimum: 1, default: 500 }),
+          maxBytes: Type.Integer({ minimum: 1024, default: 200 * 1024 * 1024 }),
+        },
+        { additionalProperties: false, default: {} },
       ),
       sites: Type.Optional(
         Type.Array(

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ptyPair } from '../helpers/socat.ts';
 import { startTs, type Proc } from '../helpers/procs.ts';
-import { startSim, type SimHandle } from './modbus-harness.ts';
+import { startSim, type SimHandle } from '../helpers/modbus-harness.ts';
 
 /** Run mbpoll once (-1) with PDU addressing (-0); returns the register values it printed. */
 function mbpoll(args: string[]): { values: Map<number, number>; out: string; status: number | null } {

@@ -24,7 +24,7 @@ afterAll(async () => {
 
 /** Run the writer child until it has acknowledged at least `atLeast` points, then SIGKILL it. */
 async function writeThenKill(dir: string, db: string, base: number, atLeast: number): Promise<number> {
-  writer = startTs('test/integration/influx-crash-writer.ts', [
+  writer = startTs('test/helpers/influx-crash-writer.ts', [
     '--data-dir',
     dir,
     '--db',

@@ -6,7 +6,7 @@ import type { BarrierFields, DeviceEvent } from '../../drivers/contract/canonica
 import type { ModbusDrivers } from '../../drivers/modbus/config.ts';
 import { ptyPair } from '../helpers/socat.ts';
 import type { Proc } from '../helpers/procs.ts';
-import { armReaches, driversOn, readUntil, startSim, type SimHandle } from './modbus-harness.ts';
+import { armReaches, driversOn, readUntil, startSim, type SimHandle } from '../helpers/modbus-harness.ts';
 
 const FAST = ['--open-ms', '600', '--close-ms', '600'];
 

@@ -7,7 +7,7 @@ import { DeviceError } from '../../drivers/contract/errors.ts';
 import type { ModbusDrivers } from '../../drivers/modbus/config.ts';
 import { DEFAULT_PROFILE_DIR } from '../../drivers/modbus/profile.ts';
 import { freePort } from '../helpers/procs.ts';
-import { driversOn, readUntil, startSim, type SimHandle } from './modbus-harness.ts';
+import { driversOn, readUntil, startSim, type SimHandle } from '../helpers/modbus-harness.ts';
 
 async function reasonOf(p: Promise<unknown>): Promise<string> {
   try {

@@ -4,7 +4,7 @@ import { DeviceError } from '../../drivers/contract/errors.ts';
 import type { ModbusDrivers } from '../../drivers/modbus/config.ts';
 import { ptyPair } from '../helpers/socat.ts';
 import type { Proc } from '../helpers/procs.ts';
-import { driversOn, readUntil, startSim, type SimHandle } from './modbus-harness.ts';
+import { driversOn, readUntil, startSim, type SimHandle } from '../helpers/modbus-harness.ts';
 
 /** Poll every driver in its own loop (like the gateway's scheduler) for `ms`; count successes per unit. */
 async function pollAll(

@@ -39,7 +39,7 @@ const FIELDS: Record<string, string[]> = {
     event: { type: 'command', detail: '', commandId: 'c', actor: 'a' },
     time: 0,
   }),
-  // DESIGN.md, canonical telemetry: the gateway's own stats.
+  // README, Interfaces: InfluxDB: the gateway's own stats.
   gateway: ['cpu', 'rss_mb', 'spool_bytes', 'queue_depth', 'points_written', 'points_dropped'],
 };
 

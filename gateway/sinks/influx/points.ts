@@ -3,7 +3,7 @@ import type { Reading } from '../../../drivers/contract/canonical.ts';
 import type { FieldValue, IntegerFields } from './line-protocol.ts';
 
 /**
- * The pure mapping from bus messages to InfluxDB points (DESIGN.md, canonical telemetry).
+ * The pure mapping from bus messages to InfluxDB points (README, Interfaces: InfluxDB).
  * Tags stay bounded: village, device, kind, site, lane. Command ids, actors and plates
  * are fields, never tags, so a busy gate cannot grow the series index.
  */

@@ -2,7 +2,7 @@ import type { DeviceRef, EventMessage, HealthMessage, TelemetryMessage } from '.
 import type { CanonicalFields } from '../../../drivers/contract/canonical.ts';
 import type { Health } from '../../../drivers/contract/health.ts';
 
-/** The JSON bodies of the village topics (DESIGN.md "MQTT topics"); times are ISO 8601. */
+/** The JSON bodies of the village topics (README, Interfaces: MQTT); times are ISO 8601. */
 
 function refTags(d: DeviceRef) {
   return {

@@ -11,7 +11,7 @@ import {
   type ModbusBusConfig,
   type ModbusDrivers,
 } from '../../drivers/modbus/config.ts';
-import { startTs, type Proc } from '../helpers/procs.ts';
+import { startTs, type Proc } from './procs.ts';
 
 export interface SimHandle {
   proc: Proc;
