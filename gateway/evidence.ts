@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Bus, DeviceRef } from './core/bus.ts';
 import type { DeviceEvent } from '../drivers/contract/canonical.ts';
 import type { DeviceRegistry } from './core/registry.ts';
+import { laneDevices } from './lanes.ts';
 
 interface EvidenceConfig {
   enabled: boolean;
@@ -41,20 +42,15 @@ export class EvidenceKeeper {
     }
   }
 
-  private probeFor(ref: DeviceRef) {
-    if (!ref.lane) return undefined;
-    return this.registry
-      .all()
-      .find((e) => e.ref.kind === 'probe' && e.ref.lane === ref.lane && e.ref.site === ref.site);
-  }
-
   private publish(ref: DeviceRef, event: DeviceEvent): void {
     this.bus.publish({ type: 'event', device: ref, event, time: event.time ?? Date.now() });
   }
 
   private onEvent(ref: DeviceRef, event: DeviceEvent): void {
     const probe =
-      event.type === 'passage-in' || event.type === 'passage-out' ? this.probeFor(ref) : undefined;
+      event.type === 'passage-in' || event.type === 'passage-out'
+        ? laneDevices(this.registry, ref, 'probe')[0]
+        : undefined;
     if (!probe) return this.publish(ref, event);
     const job = this.capture(
       ref,

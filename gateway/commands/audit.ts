@@ -22,7 +22,7 @@ export interface AuditEntry {
   actor: string;
   reason: string;
   state: CommandRecord['state'];
-  failure?: string;
+  failure?: CommandRecord['failure'];
   detail?: string;
 }
 

@@ -1,11 +1,12 @@
 import type { BarrierFields } from '../../drivers/contract/canonical.ts';
 import type { BarrierAction } from '../../drivers/contract/driver.ts';
+import type { CommandFailure } from './failures.ts';
 
 /**
  * Interlocks: reasons a barrier must not be actuated now. Never bring an arm down on
  * a car (occupied loop, blocked photo-eye) and never drive a controller in fault.
  */
-export function interlock(action: BarrierAction, s: BarrierFields): string | undefined {
+export function interlock(action: BarrierAction, s: BarrierFields): CommandFailure | undefined {
   if (s.fault_code && action !== 'reset-fault') return `interlock:barrier-fault:${s.fault_code}`;
   if (action === 'close' || action === 'release') {
     if (s.loop_occupied) return 'interlock:loop-occupied';
@@ -33,7 +34,7 @@ export function confirmed(action: BarrierAction, s: BarrierFields): boolean {
 }
 
 /** A condition seen while confirming that means the action will not complete. */
-export function aborted(action: BarrierAction, s: BarrierFields): string | undefined {
+export function aborted(action: BarrierAction, s: BarrierFields): CommandFailure | undefined {
   if (action === 'close' && (s.loop_occupied || s.photo_eye_blocked)) {
     return s.loop_occupied ? 'interlock-tripped:loop-occupied' : 'interlock-tripped:photo-eye-blocked';
   }

@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 
 import { BARRIER_ACTIONS } from '../../drivers/contract/driver.ts';
+import { CommandFailureSchema } from './failures.ts';
 
 /** Body of POST /api/v1/barriers/:id/commands and of an MQTT `<device>/cmd` message. */
 export const CommandRequestSchema = Type.Object(
@@ -38,7 +39,7 @@ export const CommandRecordSchema = Type.Object({
   actor: Type.String(),
   reason: Type.String(),
   state: CommandStateSchema,
-  failure: Type.Optional(Type.String({ description: 'why it failed: interlock:loop-occupied, timeout, …' })),
+  failure: Type.Optional(CommandFailureSchema),
   createdAt: Type.String(),
   updatedAt: Type.String(),
   history: Type.Array(
