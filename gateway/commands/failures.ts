@@ -41,12 +41,14 @@ export const COMMAND_FAILURES = [
   reason(
     'interlock-tripped:loop-occupied',
     'The close was written, then a vehicle reached the loop before the arm was down; the gateway sends ' +
-      "nothing more and the controller's own safety devices reverse the arm. Close again once the lane is clear.",
+      "nothing more, relying on the controller's own safety devices to reverse the arm. " +
+      'Close again once the lane is clear.',
   ),
   reason(
     'interlock-tripped:photo-eye-blocked',
     'The close was written, then the photo-eye was blocked before the arm was down; the gateway sends ' +
-      "nothing more and the controller's own safety devices reverse the arm. Close again once the lane is clear.",
+      "nothing more, relying on the controller's own safety devices to reverse the arm. " +
+      'Close again once the lane is clear.',
   ),
   family<`barrier-fault:${number}`>(
     'barrier-fault:<code>',
