@@ -1,73 +1,234 @@
 import { DeviceError, type DriverError, type DriverErrorKind } from '../drivers/contract/errors.ts';
 
+interface ErrorDef {
+  /** HTTP status where the error reaches the API (the CLI exits 2 on any of them). */
+  status: number;
+  /** A sentence with named `{placeholders}`. */
+  message: string;
+  /** When a user meets it and what it tells them (docs/errors.md). */
+  means: string;
+}
+
 /**
  * The error catalogue. Every error a user can meet has a stable code, an HTTP status
  * where it reaches the API, and a message template; tests, logs and the API all use
  * the code. Modules add their own entries here rather than throwing bare Errors.
+ *
+ * A message of just `{detail}` is deliberate: there the thrower writes the whole
+ * sentence, because its start is what readers rely on — `file:line:column` for
+ * editors and installers, the validation sentence naming the field for API clients.
+ * `means` says what that sentence holds.
  */
 export const ERRORS = {
   // configuration
-  GH_CONFIG_NOT_FOUND: { status: 500, message: 'config file not found: %s' },
-  GH_CONFIG_YAML: { status: 500, message: '%s' },
-  GH_CONFIG_UNKNOWN_KEY: { status: 500, message: '%s' },
-  GH_CONFIG_INVALID: { status: 500, message: '%s' },
-  GH_CONFIG_SECRET: { status: 500, message: '%s' },
-  GH_PROFILE_INVALID: { status: 500, message: '%s' },
-  GH_PROFILE_NOT_FOUND: { status: 500, message: '%s' },
+  GH_CONFIG_NOT_FOUND: {
+    status: 500,
+    message: 'config file not found: {file}',
+    means: 'the file given to --config does not exist',
+  },
+  GH_CONFIG_YAML: {
+    status: 500,
+    message: '{detail}',
+    means: 'the config is not valid YAML; the detail starts with file:line:column',
+  },
+  GH_CONFIG_UNKNOWN_KEY: {
+    status: 500,
+    message: '{detail}',
+    means: 'the config has a key no section knows (a typo?); each problem names file:line:column and the key',
+  },
+  GH_CONFIG_INVALID: {
+    status: 500,
+    message: '{detail}',
+    means: 'the config breaks a rule; each problem names file:line:column, the field and what is expected',
+  },
+  GH_CONFIG_SECRET: {
+    status: 500,
+    message: '{detail}',
+    means: 'a secret is written in the YAML, or its variable or file is missing; the detail names where',
+  },
+  GH_PROFILE_INVALID: {
+    status: 500,
+    message: '{detail}',
+    means: 'a device profile breaks the profile format; the detail names the file and the field',
+  },
+  GH_PROFILE_NOT_FOUND: {
+    status: 500,
+    message: '{detail}',
+    means: 'a device names a profile that is neither a built-in name nor an existing file',
+  },
   // API
-  GH_API_UNAUTHORIZED: { status: 401, message: 'missing or invalid bearer token' },
-  GH_API_FORBIDDEN: { status: 403, message: '%s' },
-  GH_API_BAD_REQUEST: { status: 400, message: '%s' },
-  GH_API_NOT_FOUND: { status: 404, message: '%s' },
-  GH_DEVICE_INVALID: { status: 400, message: 'invalid device: %s' },
-  GH_DEVICE_NOT_FOUND: { status: 404, message: 'no device with id "%s"' },
-  GH_DEVICE_NOT_BARRIER: { status: 409, message: 'device "%s" is a %s, not a barrier' },
-  GH_COMMAND_NOT_FOUND: { status: 404, message: 'no command with id "%s"' },
-  GH_COMMAND_CONFLICT: { status: 409, message: '%s' },
-  GH_COMMAND_UNSUPPORTED: { status: 422, message: '%s' },
-  GH_DEVICE_REJECTED: { status: 409, message: '%s' },
-  GH_DEVICE_FAILED: { status: 502, message: 'device "%s" failed (%s): %s' },
-  GH_DEVICE_TIMEOUT: { status: 504, message: 'device "%s" did not answer in time (%s): %s' },
+  GH_API_UNAUTHORIZED: {
+    status: 401,
+    message: 'missing or invalid bearer token',
+    means: 'the request has no token, or one the gateway does not know',
+  },
+  GH_API_FORBIDDEN: {
+    status: 403,
+    message: '{detail}',
+    means: "the token's role is below the route's; the detail names the token, its role and the role needed",
+  },
+  GH_API_BAD_REQUEST: {
+    status: 400,
+    message: '{detail}',
+    means: 'the request does not fit the route; the detail is one sentence per bad field saying what to fix',
+  },
+  GH_API_NOT_FOUND: {
+    status: 404,
+    message: '{detail}',
+    means: 'no such route, site or job; the detail says which',
+  },
+  GH_INTERNAL: {
+    status: 500,
+    message: 'internal error; see the gateway log',
+    means: 'a bug or an unexpected failure; the log has the stack',
+  },
+  GH_DEVICE_INVALID: {
+    status: 400,
+    message: 'invalid device: {problems}',
+    means: 'a device saved during commissioning breaks a config rule',
+  },
+  GH_DEVICE_NOT_FOUND: {
+    status: 404,
+    message: 'no device with id "{device}"',
+    means: 'the id names no configured device',
+  },
+  GH_DEVICE_NOT_BARRIER: {
+    status: 409,
+    message: 'device "{device}" is a {kind}, not a barrier',
+    means: 'a gate command was sent to a device that is not a barrier',
+  },
+  GH_COMMAND_NOT_FOUND: {
+    status: 404,
+    message: 'no command with id "{command}"',
+    means: 'the id names no command the gateway remembers',
+  },
+  GH_COMMAND_CONFLICT: {
+    status: 409,
+    message: '{detail}',
+    means: 'a requestId was reused for another command; the detail names the first one',
+  },
+  GH_COMMAND_UNSUPPORTED: {
+    status: 422,
+    message: '{detail}',
+    means: 'the device cannot do this (a feature it lacks, or the wrong kind of device)',
+  },
+  GH_COMMAND_FAILED: {
+    status: 500,
+    message: 'the gateway could not take the command: {detail}',
+    means: 'an MQTT command failed for a reason that has no code of its own; the log has the cause',
+  },
+  GH_DEVICE_REJECTED: {
+    status: 409,
+    message: '{detail}',
+    means: "the device refused the command; the detail is the device's answer",
+  },
+  GH_DEVICE_FAILED: {
+    status: 502,
+    message: 'device "{device}" failed ({reason}): {detail}',
+    means: 'the device answered wrongly; the reason is a health reason',
+  },
+  GH_DEVICE_TIMEOUT: {
+    status: 504,
+    message: 'device "{device}" did not answer in time ({reason}): {detail}',
+    means: 'the device did not answer',
+  },
   // runtime
-  GH_SINK_FAILED: { status: 503, message: '%s' },
   GH_PORT_IN_USE: {
     status: 500,
-    message: '%s port %s is already in use: stop what holds it or pick another (%s)',
+    message: '{what} port {port} is already in use: stop what holds it or pick another ({flag})',
+    means: 'another process holds a port the gateway listens on',
   },
-  GH_CLI_USAGE: { status: 2, message: '%s' },
+  GH_CLI_USAGE: {
+    status: 400,
+    message: '{detail}',
+    means: "the command line does not parse; the detail is the parser's complaint and the usage",
+  },
   // MQTT
-  GH_MQTT_COMMAND_INVALID: { status: 400, message: '%s' },
-  GH_BRIDGE_QUEUE: { status: 500, message: '%s' },
+  GH_MQTT_COMMAND_INVALID: {
+    status: 400,
+    message: '{detail}',
+    means:
+      'a `<device>/cmd` payload is not a valid command; the detail names the field (on `<device>/cmd/result`)',
+  },
+  GH_BRIDGE_QUEUE: {
+    status: 500,
+    message: "the bridge queue's offset file {file} does not hold a byte offset",
+    means: 'the uplink queue on disk is damaged; remove the offset file to resend the whole queue',
+  },
   // InfluxDB sink and its disk spool (log codes; see gateway/sinks/influx)
-  GH_INFLUX_UNAVAILABLE: { status: 503, message: 'InfluxDB unavailable: %s' },
-  GH_INFLUX_REJECTED: { status: 500, message: 'InfluxDB refused a batch: %s' },
-  GH_INFLUX_SCHEMA: { status: 500, message: 'InfluxDB refused the schema statements: %s' },
-  GH_SPOOL_WRITE: { status: 500, message: 'could not write the spool: %s' },
-  GH_SPOOL_FULL: { status: 500, message: 'spool over its size bound: %s' },
-  GH_SPOOL_TRUNCATED: { status: 500, message: 'spool segment tail truncated: %s' },
-  GH_SPOOL_CORRUPT: { status: 500, message: 'corrupt spool record: %s' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  GH_INFLUX_UNAVAILABLE: {
+    status: 503,
+    message: 'InfluxDB unavailable: {detail}',
+    means: 'InfluxDB does not answer; points go to the disk spool',
+  },
+  GH_INFLUX_REJECTED: {
+    status: 500,
+    message: 'InfluxDB refused a batch: {detail}',
+    means: 'InfluxDB refused points as malformed or conflicting; they are dropped and counted',
+  },
+  GH_INFLUX_SCHEMA: {
+    status: 500,
+    message: 'InfluxDB refused the schema statements: {detail}',
+    means: 'creating the database, retention policies or continuous queries failed',
+  },
+  GH_SPOOL_WRITE: {
+    status: 500,
+    message: 'could not write the spool: {detail}',
+    means: 'a batch could not be written to the disk spool (disk full, permissions); its points are lost',
+  },
+  GH_SPOOL_FULL: {
+    status: 500,
+    message: 'spool over its size bound: {detail}',
+    means: 'the spool reached maxBytes; its oldest segment was dropped and counted in points_dropped',
+  },
+  GH_SPOOL_TRUNCATED: {
+    status: 500,
+    message: 'spool segment tail truncated: {detail}',
+    means: 'a segment ended in a half-written record (a crash); the torn tail was cut',
+  },
+  GH_SPOOL_CORRUPT: {
+    status: 500,
+    message: 'corrupt spool record: {detail}',
+    means:
+      'a spool record failed its checksum while replaying; the rest of its segment is dropped and counted',
+  },
+} as const satisfies Record<string, ErrorDef>;
 
 export type ErrorCode = keyof typeof ERRORS;
 
-export class GatehouseError extends Error {
+type Placeholders<S extends string> = S extends `${string}{${infer P}}${infer Rest}`
+  ? P | Placeholders<Rest>
+  : never;
+type Arg = string | number;
+
+/**
+ * A message's values: by name, or in the order the placeholders first appear (the
+ * older positional form, still accepted).
+ */
+export type ErrorArgs<C extends ErrorCode> =
+  readonly Arg[] | { readonly [K in Placeholders<(typeof ERRORS)[C]['message']>]: Arg };
+
+export function formatMessage<C extends ErrorCode>(code: C, args: ErrorArgs<C> = []): string {
+  const template: string = ERRORS[code].message;
+  const names = [...new Set(Array.from(template.matchAll(/\{(\w+)\}/g), (m) => m[1]!))];
+  const value = (name: string): Arg | undefined =>
+    Array.isArray(args) ? (args as readonly Arg[])[names.indexOf(name)] : (args as Record<string, Arg>)[name];
+  return template.replace(/\{(\w+)\}/g, (_, name: string) => String(value(name) ?? ''));
+}
+
+export class GatehouseError<C extends ErrorCode = ErrorCode> extends Error {
   readonly statusCode: number;
+  readonly details: Record<string, unknown> | undefined;
   constructor(
-    readonly code: ErrorCode,
-    args: readonly (string | number)[] = [],
+    readonly code: C,
+    args: ErrorArgs<C> = [],
     options?: { cause?: unknown; details?: Record<string, unknown> },
   ) {
-    const def = ERRORS[code];
-    let i = 0;
-    super(
-      def.message.replace(/%s/g, () => String(args[i++] ?? '')),
-      options,
-    );
+    super(formatMessage(code, args), options);
     this.name = 'GatehouseError';
-    this.statusCode = def.status;
+    this.statusCode = ERRORS[code].status;
     this.details = options?.details;
   }
-  readonly details: Record<string, unknown> | undefined;
 }
 
 export function isGatehouseError(err: unknown): err is GatehouseError {
@@ -91,10 +252,11 @@ const DRIVER_ERROR_CODES: Record<Exclude<DriverErrorKind, 'device'>, ErrorCode> 
 export function fromDriverError(err: DriverError, device = 'unknown'): GatehouseError {
   if (err instanceof DeviceError) {
     const code = err.reason === 'timeout' ? 'GH_DEVICE_TIMEOUT' : 'GH_DEVICE_FAILED';
-    return new GatehouseError(code, [device, err.reason, err.message], {
-      cause: err,
-      details: { reason: err.reason, health: err.status },
-    });
+    return new GatehouseError(
+      code,
+      { device, reason: err.reason, detail: err.message },
+      { cause: err, details: { reason: err.reason, health: err.status } },
+    );
   }
   const code = DRIVER_ERROR_CODES[err.kind as Exclude<DriverErrorKind, 'device'>];
   return new GatehouseError(code, [err.message], {

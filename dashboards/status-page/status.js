@@ -1,18 +1,4 @@
 // The crew's status page: one list, problems first, plain words for every reason.
-const REASONS = {
-  timeout: 'no answer in time — check power and cable',
-  'connection-refused': 'device refused the connection — is it running?',
-  'crc-error': 'garbled data on the RS-485 line — check wiring and termination',
-  'illegal-address': 'controller rejects the register map — wrong profile?',
-  'illegal-function': 'controller does not support a request — wrong profile?',
-  'auth-failed': 'wrong user or password for the camera',
-  'clock-skew': 'camera clock is wrong — set NTP',
-  'stream-unreachable': 'video stream does not answer',
-  'ir-fault': 'picture is black at night — IR illuminator failed?',
-  'bad-response': 'device answered with garbage',
-  'port-unavailable': 'serial port missing — adapter unplugged?',
-  'not-polled-yet': 'starting up',
-};
 const ORDER = { offline: 0, degraded: 1, online: 2 };
 
 const $ = (id) => document.getElementById(id);
@@ -23,10 +9,26 @@ if (params.get('token')) {
 }
 let token = localStorage.getItem('gatehouse-token') ?? '';
 
+/**
+ * The words for each health reason come from the gateway (its one table, in the device
+ * contract), fetched once; until they arrive a reason shows as its name alone.
+ */
+let vocabulary;
+async function loadVocabulary() {
+  if (vocabulary) return;
+  try {
+    const res = await fetch('/status/vocabulary.json');
+    if (res.ok) vocabulary = await res.json();
+  } catch {
+    // the next refresh asks again
+  }
+}
+
 function explain(reason) {
-  if (!reason) return '';
-  if (reason.startsWith('barrier-fault:')) return `barrier controller fault ${reason.split(':')[1]}`;
-  return REASONS[reason] ?? reason;
+  if (!reason || !vocabulary) return '';
+  if (Object.hasOwn(vocabulary.healthReasons, reason)) return vocabulary.healthReasons[reason];
+  const family = vocabulary.healthReasonFamilies.find((f) => reason.startsWith(f.prefix));
+  return family ? family.words.replaceAll(`{${family.param}}`, reason.slice(family.prefix.length)) : '';
 }
 
 /** "5 s", "3 min", "2 h": how long a device has been in its state, read at a glance. */
@@ -79,7 +81,8 @@ function render(data) {
     status.textContent = d.health.status;
     const reason = document.createElement('span');
     reason.className = 'reason';
-    reason.textContent = d.health.reason ? `${d.health.reason}: ${explain(d.health.reason)}` : '';
+    const words = explain(d.health.reason);
+    reason.textContent = words ? `${d.health.reason}: ${words}` : (d.health.reason ?? '');
     const meta = document.createElement('div');
     meta.className = 'meta';
     meta.textContent = `${d.kind} · ${d.health.status} for ${ago(d.health.since)} (since ${new Date(d.health.since).toLocaleTimeString()})`;
@@ -144,6 +147,7 @@ async function refresh() {
     $('login').hidden = true;
     $('board').hidden = false;
     last = await res.json();
+    await loadVocabulary();
     render(last);
     void showSites();
   } catch {

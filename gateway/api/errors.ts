@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isDriverError } from '../../drivers/contract/errors.ts';
-import { fromDriverError, isGatehouseError } from '../errors.ts';
+import { fromDriverError, GatehouseError, isGatehouseError } from '../errors.ts';
 
 interface AjvLikeError {
   instancePath: string;
@@ -42,6 +42,16 @@ export function formatValidation(errors: AjvLikeError[], context?: string): stri
   return parts.join('; ');
 }
 
+/** Every error answer has the same shape and a code from the catalogue. */
+function send(
+  reply: { status(code: number): { send(body: unknown): unknown } },
+  err: GatehouseError,
+  status = err.statusCode,
+  error = STATUS_CODES[status] ?? 'Error',
+) {
+  return reply.status(status).send({ statusCode: status, code: err.code, error, message: err.message });
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any type provider
 export function registerErrorHandling(app: FastifyInstance<any, any, any, any, any>): void {
   app.setSchemaErrorFormatter((errors, dataVar) => {
@@ -50,34 +60,24 @@ export function registerErrorHandling(app: FastifyInstance<any, any, any, any, a
   app.setErrorHandler((thrown: FastifyError, req, reply) => {
     // A driver's failure that a route did not translate: its kind decides the answer.
     const err = isDriverError(thrown) ? fromDriverError(thrown) : thrown;
-    if (isGatehouseError(err)) {
-      return reply.status(err.statusCode).send({
-        statusCode: err.statusCode,
-        code: err.code,
-        error: STATUS_CODES[err.statusCode] ?? 'Error',
-        message: err.message,
-      });
-    }
-    if (err.validation) {
-      return reply
-        .status(400)
-        .send({ statusCode: 400, code: 'GH_API_BAD_REQUEST', error: 'Bad Request', message: err.message });
-    }
+    if (isGatehouseError(err)) return send(reply, err);
+    if (err.validation) return send(reply, new GatehouseError('GH_API_BAD_REQUEST', { detail: err.message }));
+    // Fastify's own refusals (bad JSON, body too large, media type) keep their status and
+    // message; the code is the catalogue's, not Fastify's FST_ one.
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    if (status >= 500) req.log.error({ err }, 'request failed');
-    return reply.status(status).send({
-      statusCode: status,
-      code: err.code ?? (status >= 500 ? 'GH_INTERNAL' : 'GH_API_BAD_REQUEST'),
-      error: status >= 500 ? 'Internal Server Error' : 'Bad Request',
-      message: status >= 500 ? 'internal error; see the gateway log' : err.message,
-    });
+    if (status >= 500) {
+      req.log.error({ err }, 'request failed');
+      return send(reply, new GatehouseError('GH_INTERNAL'), status, 'Internal Server Error');
+    }
+    return send(
+      reply,
+      new GatehouseError('GH_API_BAD_REQUEST', { detail: err.message }),
+      status,
+      'Bad Request',
+    );
   });
   app.setNotFoundHandler((req, reply) => {
-    reply.status(404).send({
-      statusCode: 404,
-      code: 'GH_API_NOT_FOUND',
-      error: 'Not Found',
-      message: `no route ${req.method} ${req.url}; see /docs for the API`,
-    });
+    const detail = `no route ${req.method} ${req.url}; see /docs for the API`;
+    send(reply, new GatehouseError('GH_API_NOT_FOUND', { detail }));
   });
 }

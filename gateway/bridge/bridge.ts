@@ -3,10 +3,11 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { GatehouseBroker } from '../broker/broker.ts';
 import type { MqttIdentity } from '../broker/acl.ts';
+import { gatewayStatusTopic, TOPICS } from '../broker/topics.ts';
 import type { BridgeConfig } from './config.ts';
 import { DiskQueue, type QueueEntry } from './queue.ts';
 
-export type BridgeBroker = Pick<GatehouseBroker, 'prefix' | 'statusTopic' | 'publish' | 'subscribe'>;
+export type BridgeBroker = Pick<GatehouseBroker, 'prefix' | 'publish' | 'subscribe'>;
 
 export interface BridgeOptions {
   config: BridgeConfig;
@@ -17,6 +18,7 @@ export interface BridgeOptions {
 }
 
 const SAVE_EVERY_MS = 200;
+const STATUS = { qos: TOPICS.gatewayStatus.qos, retain: TOPICS.gatewayStatus.retained };
 
 /**
  * Store-and-forward to the central broker. Local messages on the `forward` filters go
@@ -34,6 +36,8 @@ export class Bridge {
   private readonly inflight: { end: number; acked: boolean }[] = [];
   private readonly unsubscribes: (() => Promise<void>)[] = [];
   private readonly identity: MqttIdentity;
+  /** The gateway's `gateway/status`, upstream: `online` once connected, `offline` as the last will. */
+  private readonly statusTopic: string;
   private saveTimer?: NodeJS.Timeout;
   private closed = false;
   private readonly counters = { bridge_queued: 0, bridge_dropped: 0, bridge_acked: 0, bridge_injected: 0 };
@@ -43,6 +47,7 @@ export class Bridge {
     this.queue = new DiskQueue(dir, opts.config.maxQueueBytes ?? 256 * 1024 * 1024);
     this.readPos = this.queue.start;
     this.identity = { username: `bridge:${opts.config.clientId}`, role: 'platform' };
+    this.statusTopic = gatewayStatusTopic(opts.broker.prefix);
   }
 
   async start(): Promise<void> {
@@ -95,10 +100,7 @@ export class Bridge {
     await Promise.all(this.unsubscribes.map((u) => u()));
     const client = this.client;
     if (client) {
-      if (client.connected)
-        await client
-          .publishAsync(this.opts.broker.statusTopic, 'offline', { qos: 1, retain: true })
-          .catch(() => {});
+      if (client.connected) await client.publishAsync(this.statusTopic, 'offline', STATUS).catch(() => {});
       await client.endAsync(true);
     }
     this.queue.close();
@@ -115,12 +117,12 @@ export class Bridge {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       protocolVersion: 4,
-      will: { topic: this.opts.broker.statusTopic, payload: Buffer.from('offline'), qos: 1, retain: true },
+      will: { topic: this.statusTopic, payload: Buffer.from('offline'), ...STATUS },
     });
     this.client = client;
     client.on('connect', (connack) => {
       this.opts.log.info({ url: c.url, sessionPresent: connack.sessionPresent }, 'bridge connected');
-      client.publish(this.opts.broker.statusTopic, 'online', { qos: 1, retain: true });
+      client.publish(this.statusTopic, 'online', STATUS);
       if (c.subscribe.length > 0) {
         client.subscribe(c.subscribe, { qos: 1 }, (err) => {
           if (err) this.opts.log.error({ err }, 'bridge subscribe failed');

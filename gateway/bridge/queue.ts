@@ -54,7 +54,7 @@ export class DiskQueue {
     this.size = fstatSync(this.fd).size;
     const saved = existsSync(this.offsetFile) ? Number(readFileSync(this.offsetFile, 'utf8')) : 0;
     if (!Number.isInteger(saved) || saved < 0) {
-      throw new GatehouseError('GH_BRIDGE_QUEUE', [`${this.offsetFile}: not a byte offset`]);
+      throw new GatehouseError('GH_BRIDGE_QUEUE', { file: this.offsetFile });
     }
     this.committed = Math.min(saved, this.size);
     this.savedCommitted = this.committed;

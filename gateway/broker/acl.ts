@@ -1,5 +1,5 @@
 import type { MqttRole } from './config.ts';
-import { filterWithin } from './topics.ts';
+import { deviceOf, deviceTopic, filterWithin, INBOUND, leafOf } from './topics.ts';
 
 /** Who a connected client is, as authentication established it. */
 export interface MqttIdentity {
@@ -10,14 +10,14 @@ export interface MqttIdentity {
   anonymous?: boolean;
 }
 
-const CMD_TOPIC = /^[^/#+]+\/cmd$/;
-
 /**
  * The role rules (README, Interfaces: MQTT), as pure functions of identity, prefix and
- * topic so they are tested without a broker:
+ * topic so they are tested without a broker. The catalogue's inbound topics (`cmd`) are
+ * those addressed to a device:
  * - admin: everything;
- * - platform: publish `<prefix>/<device>/cmd`, subscribe to anything;
- * - device: publish under `<prefix>/<own id>/…` except its `cmd` branch, subscribe only to its own `cmd`;
+ * - platform: publish inbound topics (`<prefix>/<device>/cmd`), subscribe to anything;
+ * - device: publish under `<prefix>/<own id>/…` except the inbound branches (`cmd`,
+ *   `cmd/…`: no device answers for the gateway), subscribe only to its own inbound topics;
  * - reader: subscribe under the prefix, never publish.
  */
 export function mayPublish(id: MqttIdentity, prefix: string, topic: string): boolean {
@@ -25,13 +25,13 @@ export function mayPublish(id: MqttIdentity, prefix: string, topic: string): boo
     case 'admin':
       return true;
     case 'platform':
-      return topic.startsWith(prefix + '/') && CMD_TOPIC.test(topic.slice(prefix.length + 1));
+      return INBOUND.some((name) => deviceOf(prefix, name, topic) !== undefined);
     case 'device': {
       if (!id.device) return false;
       const own = `${prefix}/${id.device}/`;
       if (!topic.startsWith(own)) return false;
       const rest = topic.slice(own.length);
-      return rest.length > 0 && rest !== 'cmd' && !rest.startsWith('cmd/');
+      return rest.length > 0 && !INBOUND.map(leafOf).some((l) => rest === l || rest.startsWith(`${l}/`));
     }
     case 'reader':
       return false;
@@ -43,8 +43,10 @@ export function maySubscribe(id: MqttIdentity, prefix: string, filter: string): 
     case 'admin':
     case 'platform':
       return true;
-    case 'device':
-      return id.device !== undefined && filter === `${prefix}/${id.device}/cmd`;
+    case 'device': {
+      const own = id.device;
+      return own !== undefined && INBOUND.some((name) => filter === deviceTopic(prefix, name, own));
+    }
     case 'reader':
       return filterWithin(filter, prefix);
   }

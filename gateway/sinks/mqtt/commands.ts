@@ -1,5 +1,6 @@
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { CommandRequestSchema, type CommandRecord, type CommandRequest } from '../../commands/schema.ts';
+import type { ErrorCode } from '../../errors.ts';
 
 const checker = TypeCompiler.Compile(CommandRequestSchema);
 
@@ -8,7 +9,7 @@ export interface CommandRejection {
   requestId?: string;
   device: string;
   state: 'failed';
-  error: { code: string; message: string; field?: string };
+  error: { code: ErrorCode; message: string; field?: string };
   time: string;
 }
 

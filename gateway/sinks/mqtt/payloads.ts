@@ -1,8 +1,8 @@
 import type { DeviceRef, EventMessage, HealthMessage, TelemetryMessage } from '../../core/bus.ts';
 import type { CanonicalFields } from '../../../drivers/contract/canonical.ts';
-import type { Health } from '../../../drivers/contract/health.ts';
+import type { Health, HealthReason } from '../../../drivers/contract/health.ts';
 
-/** The JSON bodies of the village topics (README, Interfaces: MQTT); times are ISO 8601. */
+/** The JSON bodies of the village topics (catalogue: gateway/broker/topics.ts); times are ISO 8601. */
 
 function refTags(d: DeviceRef) {
   return {
@@ -38,7 +38,7 @@ export interface DeviceState {
   lane?: string;
   /** online | degraded | offline; degraded devices are `online` on availability, the reason is here. */
   status: Health['status'];
-  reason?: string;
+  reason?: HealthReason;
   detail?: string;
   fields: CanonicalFields;
   /** When the state last changed. */

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { BusMessage, HealthMessage, TelemetryMessage } from '../../core/bus.ts';
 import type { CommandRecord, SubmitCommand } from '../../commands/schema.ts';
-import { isGatehouseError } from '../../errors.ts';
+import { GatehouseError, isGatehouseError } from '../../errors.ts';
 import type { GatehouseBroker } from '../../broker/broker.ts';
+import { deviceFilter, deviceOf, deviceTopic, TOPICS, type DeviceTopicName } from '../../broker/topics.ts';
 import type { Sink, SinkStatus } from '../sink.ts';
 import { parseCommand, TransitionFilter, type CommandRejection } from './commands.ts';
 import {
@@ -47,7 +48,8 @@ export class MqttSink implements Sink {
 
   async start(): Promise<void> {
     if (this.opts.submitCommand) {
-      this.unsubscribe = await this.opts.broker.subscribe(`${this.opts.broker.prefix}/+/cmd`, (msg) =>
+      const filter = deviceFilter(this.opts.broker.prefix, 'cmd');
+      this.unsubscribe = await this.opts.broker.subscribe(filter, (msg) =>
         this.onCommand(msg.topic, msg.payload, msg.sender?.username ?? 'mqtt'),
       );
     }
@@ -58,20 +60,20 @@ export class MqttSink implements Sink {
     if (this.state === 'closed') return;
     switch (msg.type) {
       case 'telemetry':
-        this.send(this.topic(msg.device.id, 'telemetry'), telemetryPayload(msg));
+        this.send('telemetry', msg.device.id, telemetryPayload(msg));
         this.updateState(msg);
         return;
       case 'health': {
         const availability = availabilityOf(msg.health);
         if (this.availability.get(msg.device.id) !== availability) {
           this.availability.set(msg.device.id, availability);
-          this.send(this.topic(msg.device.id, 'availability'), availability, true);
+          this.send('availability', msg.device.id, availability);
         }
         this.updateState(msg);
         return;
       }
       case 'event':
-        this.send(this.topic(msg.device.id, 'events'), eventPayload(msg));
+        this.send('events', msg.device.id, eventPayload(msg));
         return;
       case 'gateway':
         return; // gateway counters go to InfluxDB and /metrics, not to MQTT
@@ -80,7 +82,7 @@ export class MqttSink implements Sink {
 
   /** Publish one state of a command record on `<device>/cmd/result` (each state once). */
   publishCommandUpdate(record: CommandRecord): void {
-    if (this.transitions.isNew(record)) this.send(this.topic(record.device, 'cmd/result'), record);
+    if (this.transitions.isNew(record)) this.send('cmdResult', record.device, record);
   }
 
   async flush(): Promise<void> {
@@ -102,23 +104,22 @@ export class MqttSink implements Sink {
     return { ...this.counters };
   }
 
-  private topic(device: string, leaf: string): string {
-    return `${this.opts.broker.prefix}/${device}/${leaf}`;
-  }
-
   private updateState(msg: TelemetryMessage | HealthMessage): void {
     const prev = this.states.get(msg.device.id);
     const next = mergeState(prev, msg);
     if (sameState(prev, next)) return;
     next.time = new Date(msg.time).toISOString();
     this.states.set(msg.device.id, next);
-    this.send(this.topic(msg.device.id, 'state'), next, true);
+    this.send('state', msg.device.id, next);
   }
 
-  private send(topic: string, body: unknown, retain = false): void {
+  /** Publish on a device's topic with the catalogue's QoS and retain flag. */
+  private send(name: Exclude<DeviceTopicName, 'cmd'>, device: string, body: unknown): void {
+    const topic = deviceTopic(this.opts.broker.prefix, name, device);
+    const { qos, retained } = TOPICS[name];
     const payload = typeof body === 'string' ? body : JSON.stringify(body);
     const p = this.opts.broker
-      .publish(topic, payload, { qos: retain || topic.endsWith('/cmd/result') ? 1 : 0, retain })
+      .publish(topic, payload, { qos, retain: retained })
       .then(
         () => void this.counters.mqtt_published++,
         (err: unknown) => {
@@ -131,37 +132,36 @@ export class MqttSink implements Sink {
   }
 
   private async onCommand(topic: string, payload: Buffer, actor: string): Promise<void> {
-    const device = topic.slice(this.opts.broker.prefix.length + 1, -'/cmd'.length);
+    const device = deviceOf(this.opts.broker.prefix, 'cmd', topic) ?? ''; // '' for `<prefix>//cmd`
     this.counters.mqtt_commands++;
     const parsed = parseCommand(payload);
     if (!parsed.ok) {
       this.counters.mqtt_commands_invalid++;
       this.opts.log.warn({ device, actor, error: parsed.message }, 'mqtt command rejected');
-      this.reject(device, parsed.requestId, {
-        code: 'GH_MQTT_COMMAND_INVALID',
-        message: parsed.message,
-        ...(parsed.field ? { field: parsed.field } : {}),
-      });
+      const invalid = new GatehouseError('GH_MQTT_COMMAND_INVALID', { detail: parsed.message });
+      this.reject(device, parsed.requestId, invalid, parsed.field);
       return;
     }
     try {
       const record = await this.opts.submitCommand!(device, parsed.request, actor);
       this.publishCommandUpdate(record);
     } catch (err) {
-      const code = isGatehouseError(err) ? err.code : 'GH_COMMAND_FAILED';
       this.opts.log.warn({ device, actor, err }, 'mqtt command refused');
-      this.reject(device, parsed.request.requestId, { code, message: (err as Error).message });
+      const refused = isGatehouseError(err)
+        ? err
+        : new GatehouseError('GH_COMMAND_FAILED', { detail: (err as Error).message }, { cause: err });
+      this.reject(device, parsed.request.requestId, refused);
     }
   }
 
-  private reject(device: string, requestId: string | undefined, error: CommandRejection['error']): void {
+  private reject(device: string, requestId: string | undefined, err: GatehouseError, field?: string): void {
     const body: CommandRejection = {
       ...(requestId ? { requestId } : {}),
       device,
       state: 'failed',
-      error,
+      error: { code: err.code, message: err.message, ...(field ? { field } : {}) },
       time: new Date().toISOString(),
     };
-    this.send(this.topic(device, 'cmd/result'), body);
+    this.send('cmdResult', device, body);
   }
 }
