@@ -207,8 +207,8 @@ export class Gateway {
           bus,
           audit,
           log.child({ component: 'commands' }),
-          config.commands?.confirmTimeoutMs,
-          config.commands?.confirmPollMs,
+          config.commands.confirmTimeoutMs,
+          config.commands.confirmPollMs,
         );
         c.onUpdate((rec) => mqtt.publishCommandUpdate(rec));
         commandsStarted(c);

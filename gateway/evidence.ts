@@ -6,7 +6,8 @@ import type { DeviceEvent } from '../drivers/contract/canonical.ts';
 import type { DeviceRegistry } from './core/registry.ts';
 import { laneDevices } from './lanes.ts';
 
-interface EvidenceConfig {
+/** The `evidence` section of the village config, defaults filled by its schema. */
+export interface EvidenceConfig {
   enabled: boolean;
   maxFiles: number;
   maxBytes: number;
@@ -26,16 +27,14 @@ interface SnapshotResult {
  */
 export class EvidenceKeeper {
   private readonly pending = new Set<Promise<void>>();
-  private readonly cfg: EvidenceConfig;
 
   constructor(
     private readonly registry: DeviceRegistry,
     private readonly bus: Bus,
     private readonly dir: string,
-    cfg: Partial<EvidenceConfig> | undefined,
+    private readonly cfg: EvidenceConfig,
     private readonly log: Logger,
   ) {
-    this.cfg = { enabled: true, maxFiles: 500, maxBytes: 200 * 1024 * 1024, ...cfg };
     if (this.cfg.enabled) {
       mkdirSync(dir, { recursive: true });
       registry.eventHook = (ref, event) => this.onEvent(ref, event);

@@ -17,7 +17,12 @@ export interface InfluxSinkOptions {
   /** A resolved config (defaults filled: see resolveInfluxSinkConfig). */
   config: InfluxSinkConfig;
   village: string;
-  /** The spool lives in `<dataDir>/spool/influx`. */
+  /**
+   * Which InfluxDB this is, when the gateway writes to several (its own and the town's):
+   * the sink's name in /metrics and readiness, and its spool's folder. Default `influx`.
+   */
+  name?: string;
+  /** The spool lives in `<dataDir>/spool/<name>`: each target keeps its own. */
   dataDir: string;
   logger?: Logger;
   /** Per HTTP request to InfluxDB; a write slower than this counts as a failure and is spooled. */
@@ -47,7 +52,7 @@ const MIN_BACKOFF_MS = 250;
  * InfluxDB refuses as malformed (400) is logged and counted in points_dropped.
  */
 export class InfluxSink implements Sink {
-  readonly name = 'influx';
+  readonly name: string;
   private readonly cfg: InfluxSinkConfig;
   private readonly log: Logger;
   private readonly village: string;
@@ -89,8 +94,9 @@ export class InfluxSink implements Sink {
   constructor(opts: InfluxSinkOptions) {
     this.cfg = opts.config;
     this.village = opts.village;
-    this.spoolDir = path.join(opts.dataDir, 'spool', 'influx');
-    this.log = (opts.logger ?? createLogger()).child({ sink: 'influx' });
+    this.name = opts.name ?? 'influx';
+    this.spoolDir = path.join(opts.dataDir, 'spool', this.name);
+    this.log = (opts.logger ?? createLogger()).child({ sink: this.name });
     this.timeoutMs = opts.requestTimeoutMs ?? 10_000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 30_000;
     this.keys = new SeriesKeyCache(opts.village);
