@@ -1,12 +1,11 @@
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { LineCounter, parseDocument } from 'yaml';
+import { Type, type Static } from '@sinclair/typebox';
 import { ArmStateSchema, BarrierFieldsSchema } from '../contract/canonical.ts';
 import { DriverError } from '../contract/errors.ts';
 import { BARRIER_ACTIONS } from '../contract/driver.ts';
 import { sourceDir } from '../contract/paths.ts';
+import { parseYamlWithSchema, type CheckProblem } from '../contract/yaml-schema.ts';
 
 /**
  * Barrier controller register maps as data. A profile says which register feeds which
@@ -118,14 +117,9 @@ export function wordsOf(dataType: DataType | undefined): number {
   return dataType === 'u32' || dataType === 'i32' || dataType === 'f32' ? 2 : 1;
 }
 
-interface Problem {
-  path: (string | number)[];
-  message: string;
-}
-
 /** Rules a schema cannot say: a field's shape fits its register, no two writes collide. */
-function semanticProblems(p: Static<typeof ProfileSchema>): Problem[] {
-  const out: Problem[] = [];
+function semanticProblems(p: Static<typeof ProfileSchema>): CheckProblem[] {
+  const out: CheckProblem[] = [];
   const taken = new Map<string, string>();
   p.fields.forEach((f, i) => {
     const at = (k: string) => ['fields', i, k];
@@ -191,55 +185,13 @@ function semanticProblems(p: Static<typeof ProfileSchema>): Problem[] {
   return out;
 }
 
-/** Parse and validate profile text; `source` names the file in errors. */
+/** Parse and validate profile text; `source` names the file in errors (DriverError profile-invalid). */
 export function parseProfile(text: string, source: string): Profile {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
-  const where = (p: (string | number)[]) => {
-    const node = doc.getIn(p, true) as { range?: [number, number, number] } | undefined;
-    const pos = node?.range ? lines.linePos(node.range[0]) : undefined;
-    return `${source}${pos ? `:${pos.line}` : ''}`;
-  };
-  if (doc.errors.length > 0) {
-    const e = doc.errors[0]!;
-    const pos = lines.linePos(e.pos[0]);
-    throw new DriverError('profile-invalid', `${source}:${pos.line}: YAML: ${e.message.split('\n')[0]}`);
-  }
-  const data: unknown = doc.toJS();
-  const schemaErrors = [...Value.Errors(ProfileSchema as TSchema, data)];
-  const problems: Problem[] = schemaErrors.length
-    ? pickSchemaProblems(schemaErrors)
-    : semanticProblems(data as Static<typeof ProfileSchema>);
-  if (problems.length > 0) {
-    const msg = problems
-      .slice(0, 5)
-      .map((p) => `${where(p.path)}: ${p.path.join('.') || '(top)'}: ${p.message}`)
-      .join('; ');
-    throw new DriverError('profile-invalid', msg, { details: { source, problems } });
-  }
-  return { ...(data as Static<typeof ProfileSchema>), source };
-}
-
-/** TypeBox reports every union branch; keep the deepest error per path so messages stay readable. */
-function pickSchemaProblems(errors: { path: string; message: string }[]): Problem[] {
-  const seen = new Map<string, Problem>();
-  for (const e of errors) {
-    const parts = e.path
-      .split('/')
-      .slice(1)
-      .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
-      .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-    const key = parts.join('.');
-    if (!seen.has(key)) seen.set(key, { path: parts, message: e.message });
-  }
-  const all = [...seen.values()];
-  // An error at a path that has a deeper error below it is the union's summary: drop it.
-  return all.filter(
-    (p) =>
-      !all.some(
-        (q) => q !== p && q.path.length > p.path.length && q.path.join('.').startsWith(p.path.join('.')),
-      ),
-  );
+  const data = parseYamlWithSchema(text, source, ProfileSchema, {
+    errorKind: 'profile-invalid',
+    check: semanticProblems,
+  });
+  return { ...data, source };
 }
 
 /** Load a profile by name (looked up in `dirs`) or by a path to a .yaml file. */

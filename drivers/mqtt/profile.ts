@@ -1,11 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
-import { parse } from 'yaml';
+import { Type, type Static, type TObject } from '@sinclair/typebox';
 import { BarrierFieldsSchema, ProbeFieldsSchema } from '../contract/canonical.ts';
 import { DriverError } from '../contract/errors.ts';
 import { sourceDir } from '../contract/paths.ts';
+import { parseYamlWithSchema, type CheckProblem } from '../contract/yaml-schema.ts';
 
 export const DEFAULT_MQTT_PROFILE_DIR = path.join(sourceDir(import.meta.url), 'profiles');
 
@@ -50,28 +49,24 @@ export function canonicalSchemaOf(kind: MqttProfile['kind']): TObject {
   return kind === 'barrier' ? BarrierFieldsSchema : ProbeFieldsSchema;
 }
 
-/** Parse and check a profile; errors name the file and the field. */
+/** Only canonical fields of the profile's kind can be mapped. */
+function semanticProblems(profile: Static<typeof MqttProfileSchema>): CheckProblem[] {
+  const known = Object.keys(canonicalSchemaOf(profile.kind).properties);
+  return Object.keys(profile.fields)
+    .filter((field) => !known.includes(field))
+    .map((field) => ({
+      kind: 'unknown-key',
+      path: ['fields', field],
+      message: `not a canonical ${profile.kind} field (one of ${known.join(', ')})`,
+    }));
+}
+
+/** Parse and check a profile; errors name the file, line, column and field (DriverError profile-invalid). */
 export function parseMqttProfile(text: string, source: string): MqttProfile {
-  let data: unknown;
-  try {
-    data = parse(text);
-  } catch (err) {
-    throw new DriverError('profile-invalid', `${source}: YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  data = Value.Default(MqttProfileSchema, data);
-  const first = [...Value.Errors(MqttProfileSchema, data)][0];
-  if (first)
-    throw new DriverError('profile-invalid', `${source}: ${first.path || '(top)'}: ${first.message}`);
-  const profile = data as Static<typeof MqttProfileSchema>;
-  const known = canonicalSchemaOf(profile.kind).properties as Record<string, TSchema>;
-  for (const field of Object.keys(profile.fields)) {
-    if (!(field in known)) {
-      throw new DriverError(
-        'profile-invalid',
-        `${source}: /fields/${field}: not a canonical ${profile.kind} field (one of ${Object.keys(known).join(', ')})`,
-      );
-    }
-  }
+  const profile = parseYamlWithSchema(text, source, MqttProfileSchema, {
+    errorKind: 'profile-invalid',
+    check: semanticProblems,
+  });
   return { ...profile, source };
 }
 

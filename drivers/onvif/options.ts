@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DriverError } from '../contract/errors.ts';
+import { Secret } from '../contract/secret.ts';
 
 export const RelayOptionsSchema = Type.Object(
   {
@@ -26,7 +27,7 @@ export const OnvifDeviceOptionsSchema = Type.Object(
   {
     url: Type.String({ description: 'device service URL, e.g. http://10.0.0.21/onvif/device_service' }),
     username: Type.String({ default: '' }),
-    password: Type.String({
+    password: Secret({
       default: '',
       description:
         'secret reference (env/file); the gateway resolves it and hands the driver the plain value',

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Secret } from '../../drivers/contract/secret.ts';
 
 export const BridgeConfigSchema = Type.Object(
   {
@@ -7,7 +8,7 @@ export const BridgeConfigSchema = Type.Object(
       description: 'central broker, e.g. mqtts://central:8883',
     }),
     username: Type.Optional(Type.String({ minLength: 1 })),
-    password: Type.Optional(Type.String({ description: 'already resolved from a secret reference' })),
+    password: Type.Optional(Secret({ description: 'already resolved from a secret reference' })),
     clientId: Type.String({
       minLength: 1,
       maxLength: 128,

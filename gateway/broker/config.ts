@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { Secret } from '../../drivers/contract/secret.ts';
 
 export const MQTT_ROLES = ['admin', 'platform', 'device', 'reader'] as const;
 export type MqttRole = (typeof MQTT_ROLES)[number];
@@ -10,7 +11,7 @@ export const BrokerUserSchema = Type.Object(
       Type.String({ pattern: '^scrypt\\$', description: 'scrypt$N$r$p$salt$hash, from hashPassword()' }),
     ),
     password: Type.Optional(
-      Type.String({ minLength: 1, description: 'plain password, already resolved from a secret' }),
+      Secret({ minLength: 1, description: 'plain password, already resolved from a secret' }),
     ),
     role: Type.Union(
       MQTT_ROLES.map((r) => Type.Literal(r)),

@@ -1,6 +1,7 @@
 import { CloneType, Type, type TSchema } from '@sinclair/typebox';
 
 import { Id } from '../../drivers/contract/device.ts';
+import { Secret } from '../../drivers/contract/secret.ts';
 
 export const ApiTokenSchema = Type.Object(
   {
@@ -8,7 +9,7 @@ export const ApiTokenSchema = Type.Object(
     role: Type.Union([Type.Literal('admin'), Type.Literal('platform'), Type.Literal('reader')], {
       description: 'admin | platform | reader',
     }),
-    token: Type.String({
+    token: Secret({
       minLength: 16,
       description: 'a secret reference { env } or { file } to a token of 16+ characters',
     }),
@@ -25,12 +26,16 @@ export const ApiConfigSchema = Type.Object(
   { additionalProperties: false, default: {} },
 );
 
-/** The top level. Sections owned by a module (broker, influx, bridge, buses) take that module's schema. */
+/**
+ * The top level. Sections owned by a module (broker, influx, bridge, buses) take that
+ * module's schema; a device takes its driver's (`device`: one branch per driver).
+ */
 export function villageConfigSchema(sections: {
   broker: TSchema;
   influx: TSchema;
   bridge: TSchema;
   bus: TSchema;
+  device: TSchema;
 }) {
   return Type.Object(
     {
@@ -82,11 +87,11 @@ export function villageConfigSchema(sections: {
         ),
       ),
       buses: Type.Array(sections.bus, { default: [] }),
-      devices: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+      devices: Type.Array(sections.device, {
         default: [],
         description: 'devices; each checked against the common fields and its driver’s options',
       }),
     },
-    { additionalProperties: false },
+    { additionalProperties: false, description: 'a mapping with at least `village: NAME`' },
   );
 }

@@ -146,6 +146,14 @@ describe('village config', () => {
     expect(err.message).toMatch(/devices\[0\]: profile: .*acme-9000/);
   });
 
+  it('refuses a tcp bus without a host, naming the field of its bus type', () => {
+    const file = write('village: oakfield\nbuses:\n  - id: lan\n    type: tcp\n    port: 502\n');
+    const err = failure(file);
+    expect(err.code).toBe('GH_CONFIG_INVALID');
+    expect(err.message).toContain('invalid config (1 problem)');
+    expect(err.message).toContain(`${file}:3:5: buses[0].host: required field is missing — expected`);
+  });
+
   it('lists several problems at once', () => {
     const file = write('village: Oak Field\nlogLevel: loud\n');
     const err = failure(file);

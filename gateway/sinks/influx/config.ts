@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { Secret } from '../../../drivers/contract/secret.ts';
 import { GatehouseError } from '../../errors.ts';
 
 /**
@@ -34,7 +35,7 @@ export const InfluxSinkConfigSchema = Type.Object(
     url: Type.Optional(Type.String({ description: 'e.g. http://127.0.0.1:8086; absent = spool only' })),
     database: Type.String({ default: 'gatehouse', minLength: 1 }),
     username: Type.Optional(Type.String()),
-    password: Type.Optional(Type.String({ description: 'the resolved secret, never the YAML literal' })),
+    password: Type.Optional(Secret({ description: 'the resolved secret, never the YAML literal' })),
     batchSize: Type.Integer({ minimum: 1, maximum: 100_000, default: 5000 }),
     flushIntervalMs: Type.Integer({ minimum: 10, default: 1000 }),
     maxQueuePoints: Type.Integer({
