@@ -1,5 +1,4 @@
-import type { ArmState, BarrierFields } from '../../drivers/contract/canonical.ts';
-import type { CommandName } from '../../drivers/modbus/profile.ts';
+import type { ArmState, BarrierFields, CommandName } from './fields.ts';
 
 /**
  * One simulated barrier: arm physics, the loop detector and photo-eye driven by a

@@ -1,9 +1,10 @@
 import { parseArgs } from 'node:util';
-import { listProfiles, loadProfile } from '../../drivers/modbus/profile.ts';
 import { BarrierSim } from './barrier.ts';
 import { startControl } from './control.ts';
 import { UnitImage } from './image.ts';
+import { listProfiles, loadProfile } from './profile.ts';
 import { SimServer } from './server.ts';
+import { parseFraming } from './timing.ts';
 
 const HELP = `barrier controller simulator (Modbus TCP / RTU / RTU over TCP)
 
@@ -19,6 +20,7 @@ options:
   --unit N | --units 1,2,3 unit ids served (default 1); several ids share one line like an RS-485 drop
   --profile NAME|FILE      register map (default northgate-hr; available: ${listProfiles().join(', ')})
   --baud N                 RTU baud rate for wire-time emulation (default 9600)
+  --framing 8N1|8E1|8O1|8N2  RTU character framing, for wire time and the serial port (default 8N1)
   --latency-ms N           extra response latency per request (default 0)
   --open-ms N / --close-ms N  arm travel times (default 3000 / 3000)
   --traffic off|random|scripted  traffic model (default off); --rate-per-min N for random (default 6)
@@ -46,6 +48,7 @@ export async function run(argv: string[]): Promise<void> {
       units: { type: 'string' },
       profile: { type: 'string', default: 'northgate-hr' },
       baud: { type: 'string', default: '9600' },
+      framing: { type: 'string', default: '8N1' },
       'latency-ms': { type: 'string', default: '0' },
       'open-ms': { type: 'string', default: '3000' },
       'close-ms': { type: 'string', default: '3000' },
@@ -70,6 +73,7 @@ export async function run(argv: string[]): Promise<void> {
     throw new Error('unit ids must be 1..247');
   const profile = loadProfile(o.profile);
   const baud = Number(o.baud);
+  const framing = parseFraming(o.framing);
   const server = new SimServer({ latencyMs: Number(o['latency-ms']) });
   for (const id of unitIds) {
     const sim = new BarrierSim({
@@ -85,8 +89,8 @@ export async function run(argv: string[]): Promise<void> {
   const bound: string[] = [];
   if (o.tcp) bound.push(`tcp=${await server.listenTcp(...hostPort(o.tcp, '--tcp'))}`);
   if (o['rtu-tcp'])
-    bound.push(`rtu-tcp=${await server.listenRtuTcp(...hostPort(o['rtu-tcp'], '--rtu-tcp'), baud)}`);
-  if (o.serial) bound.push(`serial=${await server.openSerial(o.serial, baud)}@${baud}`);
+    bound.push(`rtu-tcp=${await server.listenRtuTcp(...hostPort(o['rtu-tcp'], '--rtu-tcp'), baud, framing)}`);
+  if (o.serial) bound.push(`serial=${await server.openSerial(o.serial, baud, framing)}@${baud}`);
   const control = o.control ? await startControl(server, ...hostPort(o.control, '--control')) : undefined;
   if (control) bound.push(`control=${control.address}`);
   const ticker = setInterval(() => {

@@ -1,7 +1,7 @@
-import { COMMANDS, wordsOf, type CommandName, type Profile } from '../../drivers/modbus/profile.ts';
-import { emptyImage, encodeFields, isBitTable, type RegisterImage } from '../../drivers/modbus/registers.ts';
-import type { RegisterType } from '../../drivers/modbus/profile.ts';
 import type { BarrierSim } from './barrier.ts';
+import { COMMANDS, type CommandName } from './fields.ts';
+import { emptyTables, layOut, type Tables } from './layout.ts';
+import { registersOf, type SimProfile, type Table } from './profile.ts';
 
 interface Trigger {
   action: CommandName;
@@ -14,13 +14,13 @@ interface Trigger {
 
 /**
  * A unit's Modbus register space as its profile lays it out. Reads see the barrier's
- * current state encoded by the profile; writes that match the first write of a
+ * current state laid out by the profile; writes that match the first write of a
  * profile command trigger that command (so any profile works without code), and a
  * sequence number written with it is echoed where the profile says.
  */
 export class UnitImage {
-  readonly img: RegisterImage = emptyImage();
-  private readonly valid: Record<RegisterType, Set<number>> = {
+  readonly img: Tables = emptyTables();
+  private readonly valid: Record<Table, Set<number>> = {
     coil: new Set(),
     discrete: new Set(),
     input: new Set(),
@@ -39,12 +39,11 @@ export class UnitImage {
 
   constructor(
     readonly unit: number,
-    readonly profile: Profile,
+    readonly profile: SimProfile,
     readonly sim: BarrierSim,
   ) {
     for (const f of profile.fields) {
-      const n = isBitTable(f.type) ? 1 : wordsOf(f.dataType);
-      for (let i = 0; i < n; i++) this.valid[f.type].add(f.address + i);
+      for (let i = 0; i < registersOf(f); i++) this.valid[f.type].add(f.address + i);
     }
     for (const action of COMMANDS) {
       const cmd = profile.commands[action];
@@ -71,16 +70,16 @@ export class UnitImage {
     this.refresh();
   }
 
-  /** Re-encode the barrier's state into the register tables (called before every read). */
+  /** Lay the barrier's state into the register tables (called before every read). */
   refresh(now = Date.now()): void {
     this.sim.tick(now);
-    encodeFields(this.profile, this.sim.fields(now), this.img);
+    layOut(this.profile, this.sim.fields(now), this.img);
     const echo = this.profile.sequence?.echo;
     if (echo) this.img[echo.type].set(echo.address, this.echo);
   }
 
   /** True when every address of [address, address+count) exists in this table. */
-  has(type: RegisterType, address: number, count: number): boolean {
+  has(type: Table, address: number, count: number): boolean {
     for (let a = address; a < address + count; a++) if (!this.valid[type].has(a)) return false;
     return true;
   }

@@ -1,14 +1,15 @@
 import net from 'node:net';
 import { SerialPort } from 'serialport';
 import {
-  encodeMbap,
-  encodeRtu,
+  EXCEPTION,
   exceptionPdu,
+  mbapFrame,
   rtuCrcOk,
+  rtuFrame,
   rtuRequestLength,
-  takeMbapFrames,
-} from '../../drivers/modbus/codec.ts';
-import { bytesWireMs, frameGapMs, nowMs, waitUntil } from '../../drivers/modbus/timing.ts';
+  splitMbap,
+} from './codec.ts';
+import { DEFAULT_FRAMING, interFrameMs, nowMs, sleepUntil, wireMs, type Framing } from './timing.ts';
 import { handlePdu } from './handlers/index.ts';
 import type { UnitImage } from './image.ts';
 
@@ -19,9 +20,6 @@ interface Answer {
   corrupt: boolean;
   delayMs: number;
 }
-
-/** Gateway exception 0x0B: Modbus TCP's answer for a unit id nobody serves. */
-const GATEWAY_TARGET_NO_RESPONSE = 0x0b;
 
 /**
  * The simulator's Modbus server: one request dispatcher shared by the Modbus TCP
@@ -62,20 +60,20 @@ export class SimServer {
       sock.on('error', () => undefined);
       sock.on('data', (chunk) => {
         rx = rx.length ? Buffer.concat([rx, chunk]) : chunk;
-        let frames;
+        let requests;
         try {
-          ({ frames, rest: rx } = takeMbapFrames(rx));
+          ({ requests, rest: rx } = splitMbap(rx));
         } catch {
           sock.destroy(); // unframeable stream: what a real device does too
           return;
         }
-        for (const fr of frames) {
+        for (const fr of requests) {
           const a = this.answer(fr.unit, fr.pdu);
           if (!a) {
+            // Modbus TCP's answer for a unit id nobody serves; a powered-off unit stays silent.
             if (!this.units.has(fr.unit) && fr.unit !== 0) {
-              sock.write(
-                encodeMbap(fr.tid, fr.unit, exceptionPdu(fr.pdu[0] ?? 0, GATEWAY_TARGET_NO_RESPONSE)),
-              );
+              const pdu = exceptionPdu(fr.pdu[0] ?? 0, EXCEPTION.gatewayTargetNoResponse);
+              sock.write(mbapFrame(fr.transaction, fr.unit, pdu));
             }
             continue;
           }
@@ -84,7 +82,7 @@ export class SimServer {
             pdu = Buffer.from(pdu);
             pdu[1]! ^= 0x01; // no CRC on TCP: a damaged byte count is what gets through
           }
-          const out = encodeMbap(fr.tid, a.unit, pdu);
+          const out = mbapFrame(fr.transaction, a.unit, pdu);
           if (a.delayMs > 0) setTimeout(() => !sock.destroyed && sock.write(out), a.delayMs);
           else sock.write(out);
         }
@@ -115,27 +113,34 @@ export class SimServer {
   }
 
   /** RTU framing over TCP, as a serial device server presents an RS-485 line. */
-  async listenRtuTcp(host: string, port: number, baud: number): Promise<string> {
+  async listenRtuTcp(host: string, port: number, baud: number, framing = DEFAULT_FRAMING): Promise<string> {
     const srv = net.createServer((sock) => {
       sock.setNoDelay(true);
       sock.on('error', () => undefined);
-      const line = new RtuLine(this, (b) => !sock.destroyed && sock.write(b), baud);
+      const line = new RtuLine(this, (b) => !sock.destroyed && sock.write(b), baud, framing);
       sock.on('data', (b) => line.feed(b));
     });
     return this.listen(srv, host, port);
   }
 
   /** RTU on a serial device; reopens the path when it disappears and comes back. */
-  async openSerial(path: string, baud: number): Promise<string> {
+  async openSerial(path: string, baud: number, framing = DEFAULT_FRAMING): Promise<string> {
     const open = () =>
       new Promise<SerialPort>((resolve, reject) => {
-        const port = new SerialPort({ path, baudRate: baud, autoOpen: false });
+        const port = new SerialPort({
+          path,
+          baudRate: baud,
+          dataBits: 8,
+          parity: framing.parity,
+          stopBits: framing.stopBits,
+          autoOpen: false,
+        });
         port.open((err) => (err ? reject(err) : resolve(port)));
       });
     let current: SerialPort | undefined;
     const attach = (port: SerialPort) => {
       current = port;
-      const line = new RtuLine(this, (b) => port.isOpen && port.write(b), baud);
+      const line = new RtuLine(this, (b) => port.isOpen && port.write(b), baud, framing);
       port.on('data', (b: Buffer) => line.feed(b));
       port.on('error', () => undefined);
       port.on('close', () => {
@@ -181,8 +186,9 @@ class RtuLine {
     private readonly server: SimServer,
     private readonly write: (b: Buffer) => void,
     private readonly baud: number,
+    private readonly framing: Framing,
   ) {
-    this.gapMs = frameGapMs(baud);
+    this.gapMs = interFrameMs(baud, framing);
   }
 
   feed(chunk: Buffer): void {
@@ -219,9 +225,10 @@ class RtuLine {
     const pdu = frame.subarray(1, frame.length - 2);
     const a = this.server.answer(frame[0]!, pdu);
     if (!a) return;
-    const out = encodeRtu(a.unit, a.pdu);
+    const out = rtuFrame(a.unit, a.pdu);
     if (a.corrupt) out[out.length - 1]! ^= 0xff;
-    await waitUntil(start + bytesWireMs(frame.length + out.length, this.baud) + this.gapMs + a.delayMs);
+    const wire = wireMs(frame.length + out.length, this.baud, this.framing);
+    await sleepUntil(start + wire + this.gapMs + a.delayMs);
     this.write(out);
   }
 }

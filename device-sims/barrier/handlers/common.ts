@@ -1,11 +1,5 @@
-import {
-  EXCEPTION,
-  exceptionPdu,
-  MAX_READ_BITS,
-  MAX_READ_REGISTERS,
-  packBits,
-} from '../../../drivers/modbus/codec.ts';
-import type { RegisterType } from '../../../drivers/modbus/profile.ts';
+import { EXCEPTION, exceptionPdu, LIMITS, packBits } from '../codec.ts';
+import type { Table } from '../profile.ts';
 import type { UnitImage } from '../image.ts';
 
 /** A function-code handler: request PDU in, response PDU (possibly an exception) out. */
@@ -20,7 +14,7 @@ export const illegalAddress = (fc: number) => exceptionPdu(fc, EXCEPTION.illegal
  */
 function readHandler(
   max: number,
-  type: RegisterType,
+  type: Table,
   body: (unit: UnitImage, address: number, count: number) => Buffer,
 ): Handler {
   return (unit, pdu) => {
@@ -37,11 +31,11 @@ function readHandler(
 
 /** fc01/fc02: packed bits. */
 export const readBits = (type: 'coil' | 'discrete') =>
-  readHandler(MAX_READ_BITS, type, (u, a, n) => packBits(u.readBits(type, a, n)));
+  readHandler(LIMITS.readBits, type, (u, a, n) => packBits(u.readBits(type, a, n)));
 
 /** fc03/fc04: big-endian words. */
 export const readWords = (type: 'input' | 'holding') =>
-  readHandler(MAX_READ_REGISTERS, type, (u, a, n) => {
+  readHandler(LIMITS.readRegisters, type, (u, a, n) => {
     const out = Buffer.allocUnsafe(n * 2);
     u.readWords(type, a, n).forEach((w, i) => out.writeUInt16BE(w, i * 2));
     return out;

@@ -1,4 +1,4 @@
-import { MAX_WRITE_BITS, unpackBits } from '../../../drivers/modbus/codec.ts';
+import { LIMITS, unpackBits } from '../codec.ts';
 import { illegalAddress, illegalValue, type Handler } from './common.ts';
 
 /** Write Multiple Coils; the answer carries address and quantity. */
@@ -7,7 +7,7 @@ export const fc15: Handler = (unit, pdu) => {
   const address = pdu.readUInt16BE(1);
   const count = pdu.readUInt16BE(3);
   const bytes = pdu[5]!;
-  if (count < 1 || count > MAX_WRITE_BITS || bytes !== Math.ceil(count / 8) || pdu.length !== 6 + bytes) {
+  if (count < 1 || count > LIMITS.writeBits || bytes !== Math.ceil(count / 8) || pdu.length !== 6 + bytes) {
     return illegalValue(15);
   }
   if (!unit.has('coil', address, count)) return illegalAddress(15);

@@ -1,4 +1,4 @@
-import { MAX_WRITE_REGISTERS } from '../../../drivers/modbus/codec.ts';
+import { LIMITS } from '../codec.ts';
 import { illegalAddress, illegalValue, type Handler } from './common.ts';
 
 /** Write Multiple Registers; the answer carries address and quantity. */
@@ -6,7 +6,7 @@ export const fc16: Handler = (unit, pdu) => {
   if (pdu.length < 6) return illegalValue(16);
   const address = pdu.readUInt16BE(1);
   const count = pdu.readUInt16BE(3);
-  if (count < 1 || count > MAX_WRITE_REGISTERS || pdu[5] !== count * 2 || pdu.length !== 6 + count * 2) {
+  if (count < 1 || count > LIMITS.writeRegisters || pdu[5] !== count * 2 || pdu.length !== 6 + count * 2) {
     return illegalValue(16);
   }
   if (!unit.has('holding', address, count)) return illegalAddress(16);

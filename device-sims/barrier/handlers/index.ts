@@ -1,4 +1,4 @@
-import { EXCEPTION, exceptionPdu } from '../../../drivers/modbus/codec.ts';
+import { EXCEPTION, exceptionPdu } from '../codec.ts';
 import type { UnitImage } from '../image.ts';
 import type { Handler } from './common.ts';
 import { fc01 } from './fc01.ts';
