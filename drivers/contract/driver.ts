@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { CanonicalFields, DeviceEvent, DeviceKind } from './canonical.ts';
-import type { Health } from './health.ts';
+import type { FeatureStatus, Health } from './health.ts';
 
 /**
  * The one small interface every driver implements (cf. a Telegraf input plugin).
@@ -20,6 +20,12 @@ export interface Driver {
   execute(command: DriverCommand): Promise<unknown>;
   /** The driver's own view of health, for what read() cannot tell (e.g. degraded reasons). */
   health(): Health | undefined;
+  /**
+   * Optional: what the device can do, by feature (a camera: imaging, events, snapshot,
+   * stream, relay-outputs). `unsupported` is a feature the device lacks, not a fault.
+   * Features not yet known are absent.
+   */
+  features?(): Record<string, FeatureStatus>;
   close(): Promise<void>;
 }
 

@@ -98,7 +98,9 @@ export function networkError(err: unknown, what: string): DeviceError {
   return new DeviceError('timeout', `${what}: ${code || msg}`, 'offline', { cause: err });
 }
 
-function once(req: HttpRequest, authorization?: string): Promise<HttpResponse> {
+const STALE_SOCKET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+
+function once(req: HttpRequest, authorization?: string, retried = false): Promise<HttpResponse> {
   const u = new URL(req.url);
   const maxBytes = req.maxBytes ?? 8 * 1024 * 1024;
   return new Promise((resolve, reject) => {
@@ -141,6 +143,12 @@ function once(req: HttpRequest, authorization?: string): Promise<HttpResponse> {
     }, req.timeoutMs);
     r.on('error', (err) => {
       clearTimeout(timer);
+      // A kept-alive socket the camera closed just as we reused it: one fresh try.
+      const code = (err as NodeJS.ErrnoException).code ?? '';
+      if (r.reusedSocket && !retried && STALE_SOCKET.has(code)) {
+        resolve(once(req, authorization, true));
+        return;
+      }
       reject(networkError(err, u.host));
     });
     r.end(req.body);

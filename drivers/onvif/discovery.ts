@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import dgram from 'node:dgram';
-import onvif from 'node-onvif';
-import { DriverError } from '../contract/errors.ts';
+import { DeviceError, DriverError } from '../contract/errors.ts';
 import { SoapClient } from './soap/client.ts';
 import { all, parseXml, pick, text } from './xml.ts';
 
@@ -112,23 +111,32 @@ async function pool<T>(items: T[], concurrency: number, fn: (item: T) => Promise
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Identify a device with node-onvif and tell whether the credentials work. */
+/** Identify a device (GetDeviceInformation, signed) and tell whether the credentials work. */
 async function identify(d: DiscoveredDevice, o: DiscoveryOptions): Promise<void> {
   const xaddr = d.xaddrs.find((x) => x.startsWith('http://'));
   if (!xaddr || !o.username) return;
-  const dev = new onvif.OnvifDevice({ xaddr, user: o.username, pass: o.password ?? '' });
+  const client = new SoapClient({
+    url: xaddr,
+    username: o.username,
+    password: o.password ?? '',
+    timeoutMs: o.timeoutMs ?? 2000,
+  });
   try {
-    await dev.services.device.getSystemDateAndTime();
-    const info = (await dev.services.device.getDeviceInformation()).data.GetDeviceInformationResponse;
+    await client.syncClock();
+    const info = pick(await client.call('<tds:GetDeviceInformation/>'), 'GetDeviceInformationResponse');
     d.auth = 'ok';
-    if (info.Manufacturer) d.manufacturer = String(info.Manufacturer);
-    if (info.Model) d.model = String(info.Model);
-    if (info.FirmwareVersion) d.firmware = String(info.FirmwareVersion);
-    if (info.SerialNumber) d.serial = String(info.SerialNumber);
+    const field = (k: string) => text(pick(info, k))?.trim() || undefined;
+    const set = (k: 'manufacturer' | 'model' | 'firmware' | 'serial', el: string) => {
+      const v = field(el);
+      if (v) d[k] = v;
+    };
+    set('manufacturer', 'Manufacturer');
+    set('model', 'Model');
+    set('firmware', 'FirmwareVersion');
+    set('serial', 'SerialNumber');
   } catch (err) {
-    const msg = err instanceof Error ? err.message : String(err);
-    if (/40[13]|not ?authori[sz]ed|unauthori[sz]ed|authenticat|sender not/i.test(msg)) d.auth = 'failed';
-    d.error = msg;
+    if (err instanceof DeviceError && err.reason === 'auth-failed') d.auth = 'failed';
+    d.error = err instanceof Error ? err.message : String(err);
   }
 }
 

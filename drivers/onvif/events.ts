@@ -1,6 +1,7 @@
-import http from 'node:http';
+import { outcomeOf, type CheckResult } from './checks.ts';
+import { Backoff, cameraAgent, pause, REPROBE_MS } from './pacing.ts';
+import { isNotSupported, rewriteHost, type SoapClient } from './soap/client.ts';
 import { all, attr, pick, text, type XmlNode } from './xml.ts';
-import { rewriteHost, type SoapClient } from './soap/client.ts';
 
 /** One ONVIF notification, flattened: topic plus its Source and Data simple items. */
 export interface OnvifEventMessage {
@@ -20,7 +21,7 @@ export interface PullPointOptions {
   /** Long-poll length of each PullMessages. */
   pullTimeoutS: number;
   onMessage(msg: OnvifEventMessage): void;
-  onStateChange?(what: 'created' | 'renewed' | 'lost', detail: string): void;
+  onStateChange?(what: 'created' | 'renewed' | 'lost' | 'unsupported', detail: string): void;
 }
 
 function simpleItems(node: unknown): Record<string, string> {
@@ -57,20 +58,41 @@ export function grantedLeaseS(resp: unknown): number | undefined {
   return Number.isFinite(cur) && Number.isFinite(term) && term > cur ? (term - cur) / 1000 : undefined;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Least time between two PullMessages, whatever the camera answers. */
+export const PULL_FLOOR_MS = 200;
+/**
+ * A camera that answers an empty pull long before the Timeout asked for ignores it: the
+ * gap between such pulls doubles from the floor up to this, so it costs next to nothing.
+ */
+export const EARLY_EMPTY_CEILING_MS = 1000;
+const MESSAGE_LIMIT = 32;
+
+interface Subscription {
+  address: string;
+  renewAt: number;
+}
 
 /**
  * Keeps exactly one pull-point subscription alive: creates it, long-polls PullMessages,
- * renews at 80 % of the lease, and re-creates it after any fault (expired subscription,
- * camera reboot). Unsubscribe is not relied on: an abandoned subscription simply expires.
+ * renews at 80 % of the lease (or re-subscribes, on cameras without Renew), and
+ * re-creates it after any fault (expired subscription, camera reboot). Unsubscribe is
+ * not relied on: an abandoned subscription simply expires. Paced: pulls at most every
+ * PULL_FLOOR_MS, failures back off exponentially with jitter up to 30 s, a camera that
+ * lacks pull points is asked again after REPROBE_MS (or `retryNow`), and everything runs
+ * over one kept-alive socket.
  */
 export class PullPointManager {
   created = 0;
   renewed = 0;
+  pulls = 0;
   private stopped = true;
   private loop: Promise<void> | undefined;
-  // No keep-alive: a reused socket the camera just closed would fail the next pull.
-  private readonly agent = new http.Agent({ keepAlive: false, maxSockets: 2 });
+  private readonly agent = cameraAgent(1);
+  private readonly failures = new Backoff(500, 30_000);
+  private outcome: CheckResult | undefined;
+  private renewUnsupported = false;
+  private waking: AbortController | undefined;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: PullPointOptions) {}
 
@@ -82,12 +104,31 @@ export class PullPointManager {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     // Cut the long poll rather than wait for it.
     this.agent.destroy();
     await this.loop?.catch(() => undefined);
   }
 
-  private async create(): Promise<{ address: string; leaseS: number }> {
+  /** ok, unsupported or failed (after two failures in a row); undefined until known. */
+  status(): CheckResult | undefined {
+    return this.outcome;
+  }
+
+  /** Cut a back-off or re-probe wait short (the camera is reachable again). */
+  retryNow(): void {
+    this.waking?.abort();
+  }
+
+  private async wait(ms: number, wakeable: boolean): Promise<void> {
+    if (!wakeable) return pause(ms, this.stopping.signal);
+    this.waking = new AbortController();
+    const either = AbortSignal.any([this.waking.signal, this.stopping.signal]);
+    await pause(ms, either);
+    this.waking = undefined;
+  }
+
+  private async subscribe(): Promise<Subscription> {
     const body = await this.o.client.call(
       `<tev:CreatePullPointSubscription><tev:InitialTerminationTime>PT${this.o.leaseS}S</tev:InitialTerminationTime></tev:CreatePullPointSubscription>`,
       { url: this.o.eventsUrl, agent: this.agent },
@@ -96,53 +137,76 @@ export class PullPointManager {
     const reported = text(pick(resp, 'SubscriptionReference', 'Address'));
     if (!reported) throw new Error('CreatePullPointSubscription answer has no SubscriptionReference/Address');
     this.created++;
-    return {
-      address: rewriteHost(reported.trim(), this.o.eventsUrl),
-      leaseS: grantedLeaseS(resp) ?? this.o.leaseS,
-    };
+    const address = rewriteHost(reported.trim(), this.o.eventsUrl);
+    this.o.onStateChange?.('created', address);
+    return { address, renewAt: Date.now() + (grantedLeaseS(resp) ?? this.o.leaseS) * 800 };
+  }
+
+  /** Renew; a camera that has no Renew gets a fresh subscription instead (the old one expires). */
+  private async renew(sub: Subscription): Promise<Subscription> {
+    if (this.renewUnsupported) return this.subscribe();
+    try {
+      const body = await this.o.client.call(
+        `<wsnt:Renew><wsnt:TerminationTime>PT${this.o.leaseS}S</wsnt:TerminationTime></wsnt:Renew>`,
+        { url: sub.address, agent: this.agent },
+      );
+      const lease = grantedLeaseS(pick(body, 'RenewResponse')) ?? this.o.leaseS;
+      this.renewed++;
+      this.o.onStateChange?.('renewed', sub.address);
+      return { ...sub, renewAt: Date.now() + lease * 800 };
+    } catch (err) {
+      if (!isNotSupported(err)) throw err;
+      this.renewUnsupported = true;
+      return this.subscribe();
+    }
+  }
+
+  /** One PullMessages; answers how long to wait before the next. */
+  private async pullOnce(sub: Subscription, emptyGapMs: number): Promise<{ gapMs: number; empty: boolean }> {
+    // Never long-poll past the renewal point. An expired or forgotten subscription
+    // (reboot) answers the pull or the renewal with a fault: then it is re-created.
+    const pollS = Math.max(1, Math.min(this.o.pullTimeoutS, Math.floor((sub.renewAt - Date.now()) / 1000)));
+    const started = Date.now();
+    const body = await this.o.client.call(
+      `<tev:PullMessages><tev:Timeout>PT${pollS}S</tev:Timeout><tev:MessageLimit>${MESSAGE_LIMIT}</tev:MessageLimit></tev:PullMessages>`,
+      { url: sub.address, agent: this.agent, timeoutMs: pollS * 1000 + this.o.client.opts.timeoutMs },
+    );
+    this.pulls++;
+    const messages = parseNotifications(body);
+    for (const m of messages) this.o.onMessage(m);
+    const elapsed = Date.now() - started;
+    const empty = messages.length === 0 && elapsed < pollS * 500;
+    return { gapMs: (empty ? emptyGapMs : PULL_FLOOR_MS) - elapsed, empty };
   }
 
   private async run(): Promise<void> {
-    let sub: { address: string; leaseS: number; renewAt: number } | undefined;
-    let backoffMs = 500;
+    let sub: Subscription | undefined;
+    let emptyGapMs = PULL_FLOOR_MS;
     while (!this.stopped) {
       try {
-        if (!sub) {
-          const c = await this.create();
-          const now = Date.now();
-          sub = { ...c, renewAt: now + c.leaseS * 800 };
-          backoffMs = 500;
-          this.o.onStateChange?.('created', c.address);
-        }
+        sub ??= await this.subscribe();
         // Renew when the next one-second poll would run past the renewal point.
-        if (Date.now() + 1000 > sub.renewAt) {
-          const body = await this.o.client.call(
-            `<wsnt:Renew><wsnt:TerminationTime>PT${this.o.leaseS}S</wsnt:TerminationTime></wsnt:Renew>`,
-            { url: sub.address, agent: this.agent },
-          );
-          const lease = grantedLeaseS(pick(body, 'RenewResponse')) ?? this.o.leaseS;
-          const now = Date.now();
-          sub.renewAt = now + lease * 800;
-          this.renewed++;
-          this.o.onStateChange?.('renewed', sub.address);
-        }
-        // Never long-poll past the renewal point. An expired or forgotten subscription
-        // (reboot) answers the pull or the renewal with a fault: then it is re-created.
-        const pollS = Math.max(
-          1,
-          Math.min(this.o.pullTimeoutS, Math.floor((sub.renewAt - Date.now()) / 1000)),
-        );
-        const body = await this.o.client.call(
-          `<tev:PullMessages><tev:Timeout>PT${pollS}S</tev:Timeout><tev:MessageLimit>32</tev:MessageLimit></tev:PullMessages>`,
-          { url: sub.address, agent: this.agent, timeoutMs: pollS * 1000 + this.o.client.opts.timeoutMs },
-        );
-        for (const m of parseNotifications(body)) this.o.onMessage(m);
+        if (Date.now() + 1000 > sub.renewAt) sub = await this.renew(sub);
+        const { gapMs, empty } = await this.pullOnce(sub, emptyGapMs);
+        this.failures.reset();
+        this.outcome = { status: 'ok' };
+        emptyGapMs = empty ? Math.min(EARLY_EMPTY_CEILING_MS, emptyGapMs * 2) : PULL_FLOOR_MS;
+        await this.wait(gapMs, false);
       } catch (err) {
         if (this.stopped) break;
-        this.o.onStateChange?.('lost', err instanceof Error ? err.message : String(err));
         sub = undefined;
-        await sleep(backoffMs);
-        backoffMs = Math.min(backoffMs * 2, 10_000);
+        const why = err instanceof Error ? err.message : String(err);
+        if (isNotSupported(err)) {
+          this.outcome = { status: 'unsupported', detail: why };
+          this.o.onStateChange?.('unsupported', why);
+          await this.wait(REPROBE_MS, true);
+          continue;
+        }
+        this.o.onStateChange?.('lost', why);
+        const delay = this.failures.next();
+        // One lost subscription is routine (lease ended, camera rebooted); two in a row are not.
+        if (this.failures.consecutive >= 2) this.outcome = outcomeOf(err);
+        await this.wait(delay, true);
       }
     }
   }

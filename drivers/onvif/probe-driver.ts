@@ -1,59 +1,61 @@
-import type { DeviceEvent, IrMode, ProbeFields } from '../contract/canonical.ts';
-import { online, type Health, type HealthReason } from '../contract/health.ts';
+import type { DeviceEvent, ProbeFields } from '../contract/canonical.ts';
+import type { FeatureStatus, Health } from '../contract/health.ts';
 import { DeviceError, DriverError } from '../contract/errors.ts';
 import type { Driver, DriverCommand, DriverContext, ReadResult } from '../contract/driver.ts';
+import {
+  OK,
+  outcomeOf,
+  publicChecks,
+  verdict,
+  type CheckName,
+  type CheckResult,
+  type CheckResults,
+} from './checks.ts';
 import { PullPointManager, type OnvifEventMessage } from './events.ts';
+import { getIrMode, setIrMode, type ImagingTarget } from './imaging.ts';
+import { classifyEvent } from './notifications.ts';
 import type { OnvifDeviceOptions } from './options.ts';
+import { REPROBE_MS } from './pacing.ts';
 import { rtspDescribe } from './rtsp.ts';
-import { OnvifSession } from './session.ts';
+import { OnvifSession, type OnvifEndpoints } from './session.ts';
 import { takeSnapshot, type Snapshot } from './snapshot.ts';
-import { esc, pick, text } from './xml.ts';
+import { isNotSupported } from './soap/client.ts';
+import { pick, text } from './xml.ts';
+
+export { classifyEvent } from './notifications.ts';
+export { irModeFromCutFilter } from './imaging.ts';
+
+/** Who the camera says it is (GetDeviceInformation). */
+export interface ProbeIdentity {
+  manufacturer?: string;
+  model?: string;
+  firmware?: string;
+  serial?: string;
+  hardwareId?: string;
+}
+
+/** The features a probe reports, and the check each one's status comes from. */
+const FEATURES = ['imaging', 'events', 'snapshot', 'stream'] as const satisfies readonly CheckName[];
 
 /**
- * ONVIF IrCutFilter ON means the IR-cut filter is in front of the sensor: day mode, IR
- * illumination off. Our ir_mode speaks of the IR night mode, hence the inversion.
+ * A night-vision probe: clock, identity, media, snapshot luma, IR, stream and events via
+ * ONVIF. Every check runs on its own each poll; what the camera lacks is `unsupported`,
+ * asked again only after REPROBE_MS or a reconnect; health names the worst real problem.
  */
-const IR_TO_CUT: Record<IrMode, string> = { on: 'OFF', off: 'ON', auto: 'AUTO' };
-export function irModeFromCutFilter(v: string | undefined): IrMode | undefined {
-  const u = v?.trim().toUpperCase();
-  return u === 'OFF' ? 'on' : u === 'ON' ? 'off' : u === 'AUTO' ? 'auto' : undefined;
-}
-
-const TRUE_WORDS = /^(true|1|active|on|night|yes|dark)$/i;
-
-/** Which canonical event a notification is, and its boolean state. */
-export function classifyEvent(
-  m: OnvifEventMessage,
-): { type: 'motion' | 'tamper' | 'day-night' | 'relay'; on: boolean } | null {
-  const values = Object.entries(m.data);
-  const pickBool = (...names: string[]) => {
-    const hit = values.find(([k]) => names.some((n) => k.toLowerCase() === n.toLowerCase())) ?? values[0];
-    return hit ? TRUE_WORDS.test(hit[1]) : false;
-  };
-  const t = m.topic;
-  if (/relay/i.test(t)) return { type: 'relay', on: pickBool('LogicalState', 'State') };
-  if (/tamper|GlobalSceneChange/i.test(t))
-    return { type: 'tamper', on: pickBool('IsTamper', 'State', 'Active') };
-  if (/day.?night|ircut|night/i.test(t)) {
-    // Some firmware reports "day" (true by day), others "IsNight"/"State" (true by night).
-    const day = values.find(([k]) => /^(day|isday)$/i.test(k));
-    return {
-      type: 'day-night',
-      on: day ? !TRUE_WORDS.test(day[1]) : pickBool('IsNight', 'Night', 'State', 'Mode'),
-    };
-  }
-  if (/motion/i.test(t)) return { type: 'motion', on: pickBool('IsMotion', 'State', 'Motion', 'Active') };
-  return null;
-}
-
-/** A night-vision probe: health, clock, snapshot luma, IR, stream and events, via ONVIF. */
 export class OnvifProbeDriver implements Driver {
   readonly kind = 'probe' as const;
   readonly session: OnvifSession;
   private state: Pick<ProbeFields, 'motion' | 'tamper' | 'night' | 'relay_active'> = {};
   private darkChecks = 0;
   private current: Health | undefined;
+  private results: CheckResults = {};
+  /** Checks a call showed the camera lacks, and when to ask again. */
+  private lacking: Partial<Record<CheckName, { until: number; result: CheckResult }>> = {};
+  private generation = 0;
+  private identityInfo: ProbeIdentity | undefined;
+  private lastSnapshotUrl: string | undefined;
   private pull: PullPointManager | undefined;
+  private pullUrl: string | undefined;
 
   constructor(
     readonly id: string,
@@ -67,25 +69,61 @@ export class OnvifProbeDriver implements Driver {
     await this.ensureSession();
   }
 
-  private async ensureSession() {
+  private async ensureSession(): Promise<OnvifEndpoints> {
     const ep = await this.session.discover();
-    if (this.opts.events && ep.events && !this.pull) {
-      this.pull = new PullPointManager({
-        client: this.session.client,
-        eventsUrl: ep.events,
-        leaseS: this.opts.eventLeaseS,
-        pullTimeoutS: this.opts.eventPullS,
-        onMessage: (m) => this.onEvent(m),
-        onStateChange: (what, detail) => this.ctx.log.debug({ device: this.id, what, detail }, 'pull-point'),
-      });
-      this.pull.start();
+    if (ep.snapshotUrl) this.lastSnapshotUrl = ep.snapshotUrl;
+    if (ep.generation !== this.generation) {
+      // A new look at the camera (first contact, reconnect, or REPROBE_MS later): ask again.
+      this.generation = ep.generation;
+      this.lacking = {};
+      this.pull?.retryNow();
     }
+    this.syncEvents(ep);
     return ep;
   }
 
+  private syncEvents(ep: OnvifEndpoints): void {
+    const wanted =
+      this.opts.events && ep.events && ep.capabilities.pullPoint !== false ? ep.events : undefined;
+    if (this.pull && this.pullUrl !== wanted) {
+      void this.pull.stop();
+      this.pull = undefined;
+    }
+    if (!wanted || this.pull) return;
+    this.pullUrl = wanted;
+    this.pull = new PullPointManager({
+      client: this.session.client,
+      eventsUrl: wanted,
+      leaseS: this.opts.eventLeaseS,
+      pullTimeoutS: this.opts.eventPullS,
+      onMessage: (m) => this.onEvent(m),
+      onStateChange: (what, detail) => this.ctx.log.debug({ device: this.id, what, detail }, 'pull-point'),
+    });
+    this.pull.start();
+  }
+
   /** Subscription counters, for tests and diagnostics. */
-  eventStats(): { created: number; renewed: number } {
-    return { created: this.pull?.created ?? 0, renewed: this.pull?.renewed ?? 0 };
+  eventStats(): { created: number; renewed: number; pulls: number } {
+    return {
+      created: this.pull?.created ?? 0,
+      renewed: this.pull?.renewed ?? 0,
+      pulls: this.pull?.pulls ?? 0,
+    };
+  }
+
+  identity(): ProbeIdentity | undefined {
+    return this.identityInfo;
+  }
+
+  features(): Record<string, FeatureStatus> {
+    const out: Record<string, FeatureStatus> = {};
+    for (const f of FEATURES) {
+      const r = this.results[f];
+      if (r) out[f] = r.status;
+    }
+    const relays = this.session.endpoints?.capabilities.relayOutputs;
+    if (relays !== undefined) out['relay-outputs'] = relays > 0 ? 'ok' : 'unsupported';
+    return out;
   }
 
   private onEvent(m: OnvifEventMessage): void {
@@ -105,88 +143,162 @@ export class OnvifProbeDriver implements Driver {
   }
 
   async read(): Promise<ReadResult> {
-    let ep;
+    let ep: OnvifEndpoints;
     try {
       ep = await this.ensureSession();
     } catch (err) {
       throw this.fail(err);
     }
     const fields: ProbeFields = { online: true };
-    const degraded: { reason: HealthReason; detail: string }[] = [];
-    try {
-      fields.clock_skew_s = await this.session.client.syncClock();
-      if (Math.abs(fields.clock_skew_s) > this.opts.skewThresholdS) {
-        degraded.push({ reason: 'clock-skew', detail: `device clock off by ${fields.clock_skew_s} s` });
-      }
-      // An authenticated call every poll: credentials changed on the device show at once.
-      if (ep.imaging && ep.videoSourceToken) fields.ir_mode = await this.getIrMode();
-      else await this.session.client.call('<tds:GetDeviceInformation/>');
-      if (this.opts.snapshot && ep.snapshotUrl) {
-        const snap = await this.snapshot();
-        fields.snapshot_ms = snap.ms;
-        fields.snapshot_luma = snap.luma;
-      }
-    } catch (err) {
-      // Whatever broke, the addresses may be stale (reboot, new firmware): learn them again.
-      this.session.reset();
-      throw this.fail(err);
-    }
-    if (this.opts.stream && ep.streamUrl) {
+    const r: CheckResults = {};
+    const check = async (name: CheckName, run: () => Promise<CheckResult | void>) => {
       try {
-        await rtspDescribe({
-          url: ep.streamUrl,
-          username: this.opts.username,
-          password: this.opts.password,
-          timeoutMs: this.opts.timeoutMs,
-        });
-        fields.stream_ok = true;
+        r[name] = (await run()) ?? OK;
       } catch (err) {
-        fields.stream_ok = false;
-        degraded.push({
-          reason: 'stream-unreachable',
-          detail: err instanceof Error ? err.message : String(err),
-        });
+        r[name] = outcomeOf(err);
+        if (r[name].status === 'unsupported')
+          this.lacking[name] = { until: Date.now() + REPROBE_MS, result: r[name] };
       }
-    }
+    };
+    await Promise.all([
+      check('clock', () => this.checkClock(fields)),
+      // An authenticated call every poll: credentials changed on the device show at once.
+      check('device', () => this.readIdentity()),
+      this.opts.snapshot && this.optional('snapshot', ep, r, () => this.checkSnapshot(fields), check),
+      this.opts.stream && this.optional('stream', ep, r, () => this.checkStream(ep, fields), check),
+      this.optional('imaging', ep, r, () => this.checkImaging(ep, fields), check),
+    ]);
+    if (ep.found.media) r.media = ep.found.media;
+    const events = this.eventsResult(ep);
+    if (events) r.events = events;
     Object.assign(fields, this.state);
-    const irFault = this.checkIr(fields);
-    if (irFault) degraded.push(irFault);
-    const health = degraded.length
-      ? this.setHealth('degraded', degraded[0]!.reason, degraded.map((d) => d.detail).join('; '))
-      : this.setHealth('online');
+    const ir = this.checkIr(fields);
+    if (ir) r.ir = ir;
+    const health = this.conclude(r);
+    if (health.status === 'offline') {
+      // Unreachable or refusing us: the addresses may be stale (reboot, new firmware).
+      this.session.reset();
+      throw new DeviceError(health.reason ?? 'bad-response', health.detail ?? 'unreachable', 'offline');
+    }
     return { fields, health };
   }
 
-  /** At night with IR on/auto, N dark snapshots in a row mean the illuminator has failed. */
-  private checkIr(f: ProbeFields): { reason: HealthReason; detail: string } | undefined {
-    const irExpected = f.ir_mode === undefined || f.ir_mode === 'on' || f.ir_mode === 'auto';
-    if (
-      f.night === true &&
-      irExpected &&
-      f.snapshot_luma !== undefined &&
-      f.snapshot_luma < this.opts.irLumaThreshold
-    ) {
-      this.darkChecks++;
-    } else if (f.snapshot_luma !== undefined) {
-      this.darkChecks = 0;
+  /** Run a check the camera may lack; what discovery or an earlier call showed missing is reported, not asked. */
+  private optional(
+    name: 'snapshot' | 'stream' | 'imaging',
+    ep: OnvifEndpoints,
+    r: CheckResults,
+    run: () => Promise<void>,
+    check: (name: CheckName, run: () => Promise<CheckResult | void>) => Promise<void>,
+  ): Promise<void> | undefined {
+    const known = this.lacking[name];
+    if (known && known.until > Date.now()) {
+      r[name] = known.result;
+      return undefined;
     }
-    if (this.darkChecks < this.opts.irFaultChecks) return undefined;
+    const available =
+      name === 'snapshot'
+        ? ep.snapshotUrl
+        : name === 'stream'
+          ? ep.streamUrl
+          : ep.imaging && ep.videoSourceToken;
+    if (available) return check(name, run);
+    const found = name === 'imaging' ? this.imagingAbsence(ep) : ep.found[name];
+    if (found) r[name] = found;
+    return undefined;
+  }
+
+  private imagingAbsence(ep: OnvifEndpoints): CheckResult | undefined {
+    if (!ep.imaging) return { status: 'unsupported', detail: 'the camera advertises no imaging service' };
+    // No video source because media failed: that failure is reported as media's.
+    if (ep.found.media?.status !== 'ok') return undefined;
+    return { status: 'unsupported', detail: 'the media profile names no video source for imaging' };
+  }
+
+  private eventsResult(ep: OnvifEndpoints): CheckResult | undefined {
+    if (!this.opts.events) return undefined;
+    if (!ep.events) return { status: 'unsupported', detail: 'the camera advertises no events service' };
+    if (ep.capabilities.pullPoint === false)
+      return { status: 'unsupported', detail: 'the camera advertises no pull-point support' };
+    return this.pull?.status();
+  }
+
+  private async checkClock(fields: ProbeFields): Promise<CheckResult> {
+    fields.clock_skew_s = await this.session.client.syncClock();
+    if (Math.abs(fields.clock_skew_s) <= this.opts.skewThresholdS) return OK;
+    return { status: 'failed', reason: 'clock-skew', detail: `device clock off by ${fields.clock_skew_s} s` };
+  }
+
+  private async readIdentity(): Promise<void> {
+    const body = await this.session.client.call('<tds:GetDeviceInformation/>');
+    const info = pick(body, 'GetDeviceInformationResponse');
+    const field = (k: string) => text(pick(info, k))?.trim() || undefined;
+    const id: ProbeIdentity = {};
+    for (const [k, el] of [
+      ['manufacturer', 'Manufacturer'],
+      ['model', 'Model'],
+      ['firmware', 'FirmwareVersion'],
+      ['serial', 'SerialNumber'],
+      ['hardwareId', 'HardwareId'],
+    ] as const) {
+      const v = field(el);
+      if (v) id[k] = v;
+    }
+    this.identityInfo = id;
+  }
+
+  private async checkImaging(ep: OnvifEndpoints, fields: ProbeFields): Promise<void> {
+    const mode = await getIrMode(this.session.client, this.imagingTarget(ep)!);
+    if (mode) fields.ir_mode = mode;
+  }
+
+  private async checkSnapshot(fields: ProbeFields): Promise<void> {
+    const snap = await this.snapshot();
+    fields.snapshot_ms = snap.ms;
+    fields.snapshot_luma = snap.luma;
+  }
+
+  private async checkStream(ep: OnvifEndpoints, fields: ProbeFields): Promise<void> {
+    fields.stream_ok = false;
+    await rtspDescribe({
+      url: ep.streamUrl!,
+      username: this.opts.username,
+      password: this.opts.password,
+      timeoutMs: this.opts.timeoutMs,
+    });
+    fields.stream_ok = true;
+  }
+
+  /** At night with IR on/auto, N dark snapshots in a row mean the illuminator has failed. */
+  private checkIr(f: ProbeFields): CheckResult | undefined {
+    if (f.snapshot_luma === undefined) return undefined;
+    const irExpected = f.ir_mode === undefined || f.ir_mode === 'on' || f.ir_mode === 'auto';
+    if (f.night === true && irExpected && f.snapshot_luma < this.opts.irLumaThreshold) this.darkChecks++;
+    else this.darkChecks = 0;
+    if (this.darkChecks < this.opts.irFaultChecks) return OK;
     return {
+      status: 'failed',
       reason: 'ir-fault',
       detail: `night snapshot mean luma ${f.snapshot_luma} under ${this.opts.irLumaThreshold} for ${this.darkChecks} checks with IR ${f.ir_mode ?? 'expected'}`,
     };
   }
 
-  private setHealth(status: Health['status'], reason?: HealthReason, detail?: string): Health {
-    if (this.current?.status === status && this.current.reason === reason) {
-      if (detail !== undefined) this.current = { ...this.current, detail };
-      return this.current;
-    }
-    this.current =
-      status === 'online' ? online() : { status, reason, detail, since: new Date().toISOString() };
+  /** Health from this poll's checks; `since` moves only when status or reason do. */
+  private conclude(results: CheckResults): Health {
+    this.results = results;
+    const v = verdict(results);
+    const same = this.current?.status === v.status && this.current.reason === v.reason;
+    this.current = {
+      status: v.status,
+      ...(v.reason ? { reason: v.reason } : {}),
+      ...(v.detail ? { detail: v.detail } : {}),
+      since: same ? this.current!.since : new Date().toISOString(),
+      checks: publicChecks(results),
+    };
     return this.current;
   }
 
+  /** Discovery itself failed: nothing could be checked. */
   private fail(err: unknown): DeviceError {
     const e =
       err instanceof DeviceError
@@ -194,7 +306,7 @@ export class OnvifProbeDriver implements Driver {
         : new DeviceError('bad-response', err instanceof Error ? err.message : String(err), 'degraded', {
             cause: err,
           });
-    this.setHealth(e.status, e.reason, e.message);
+    this.conclude({ device: outcomeOf(e) });
     return e;
   }
 
@@ -202,42 +314,52 @@ export class OnvifProbeDriver implements Driver {
     return this.current;
   }
 
-  private async getIrMode(): Promise<IrMode | undefined> {
-    const ep = this.session.endpoints!;
-    const body = await this.session.client.call(
-      `<timg:GetImagingSettings><timg:VideoSourceToken>${esc(ep.videoSourceToken!)}</timg:VideoSourceToken></timg:GetImagingSettings>`,
-      { url: ep.imaging },
-    );
-    return irModeFromCutFilter(
-      text(pick(body, 'GetImagingSettingsResponse', 'ImagingSettings', 'IrCutFilter')),
-    );
+  private imagingTarget(ep: OnvifEndpoints): ImagingTarget | undefined {
+    return ep.imaging && ep.videoSourceToken
+      ? { url: ep.imaging, videoSourceToken: ep.videoSourceToken }
+      : undefined;
   }
 
+  /** A snapshot now; the last known URL serves while the camera is being rediscovered. */
   async snapshot(): Promise<Snapshot> {
-    const ep = await this.ensureSession();
-    if (!ep.snapshotUrl)
-      throw new DeviceError('bad-response', `${this.id}: the device offers no snapshot URI`, 'degraded');
+    let url = this.session.endpoints?.snapshotUrl ?? this.lastSnapshotUrl;
+    if (!url) {
+      const ep = await this.ensureSession();
+      url = ep.snapshotUrl;
+      if (!url) {
+        const why = ep.found.snapshot ?? ep.found.media;
+        if (why?.status === 'failed')
+          throw new DeviceError(
+            why.reason ?? 'bad-response',
+            why.detail ?? 'snapshot URI unknown',
+            'degraded',
+          );
+        throw new DriverError('unsupported', `${this.id}: the camera offers no snapshot URI`);
+      }
+    }
     return takeSnapshot({
-      url: ep.snapshotUrl,
+      url,
       username: this.opts.username,
       password: this.opts.password,
       timeoutMs: this.opts.timeoutMs,
+      agent: this.session.agent,
     });
   }
 
   async execute(command: DriverCommand): Promise<unknown> {
     if (command.action === 'snapshot') return this.snapshot();
     if (command.action === 'set-ir-mode') {
-      const ep = await this.ensureSession();
-      if (!ep.imaging || !ep.videoSourceToken)
-        throw new DeviceError('bad-response', `${this.id}: no imaging service`, 'degraded');
-      await this.session.client.call(
-        `<timg:SetImagingSettings><timg:VideoSourceToken>${esc(ep.videoSourceToken)}</timg:VideoSourceToken>` +
-          `<timg:ImagingSettings><tt:IrCutFilter>${IR_TO_CUT[command.mode]}</tt:IrCutFilter></timg:ImagingSettings>` +
-          `<timg:ForcePersistence>true</timg:ForcePersistence></timg:SetImagingSettings>`,
-        { url: ep.imaging },
-      );
-      return { mode: await this.getIrMode() };
+      const target = this.imagingTarget(await this.ensureSession());
+      if (!target || this.lacking.imaging)
+        throw new DriverError('unsupported', `${this.id}: the camera offers no imaging (IR) control`);
+      try {
+        await setIrMode(this.session.client, target, command.mode);
+      } catch (err) {
+        if (isNotSupported(err))
+          throw new DriverError('unsupported', `${this.id}: the camera refuses IR control: ${String(err)}`);
+        throw err;
+      }
+      return { mode: await getIrMode(this.session.client, target) };
     }
     throw new DriverError('unsupported', `${this.id} is a probe: it does not do "${command.action}"`);
   }
@@ -245,5 +367,6 @@ export class OnvifProbeDriver implements Driver {
   async close(): Promise<void> {
     await this.pull?.stop();
     this.pull = undefined;
+    this.session.close();
   }
 }

@@ -145,5 +145,7 @@ export class OnvifRelayBarrierDriver implements Driver {
     return this.current;
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.session.close();
+  }
 }

@@ -1,8 +1,10 @@
-import onvif from 'node-onvif';
-import { DeviceError } from '../contract/errors.ts';
+import type http from 'node:http';
+import { learnCapabilities, type DeviceCapabilities } from './capabilities.ts';
+import type { CheckResult } from './checks.ts';
+import { learnMedia } from './media.ts';
 import type { OnvifDeviceOptions } from './options.ts';
-import { rewriteHost, SoapClient } from './soap/client.ts';
-import { attr, pick, text } from './xml.ts';
+import { cameraAgent, REPROBE_MS } from './pacing.ts';
+import { SoapClient } from './soap/client.ts';
 
 export interface OnvifEndpoints {
   media?: string;
@@ -11,17 +13,28 @@ export interface OnvifEndpoints {
   snapshotUrl?: string;
   streamUrl?: string;
   videoSourceToken?: string;
-  model?: string;
+  profileToken?: string;
+  capabilities: DeviceCapabilities;
+  /** What discovery found of media, stream and snapshot. */
+  found: { media?: CheckResult; stream?: CheckResult; snapshot?: CheckResult };
+  /** Counts rediscoveries: what was learned per feature is forgotten when it changes. */
+  generation: number;
 }
 
 /**
- * What both ONVIF drivers share: a signed SOAP client with clock compensation, and the
- * device's service addresses. GetCapabilities goes through our client (it classifies
- * auth and garbage precisely); media profiles and URIs through node-onvif.
+ * What both ONVIF drivers share: a signed SOAP client with clock compensation over a
+ * bounded keep-alive connection pool, and the device's service addresses and
+ * capabilities, learned once and re-learned after the camera was unreachable or every
+ * REPROBE_MS. Every device answer goes through the bounded parser in xml.ts.
  */
 export class OnvifSession {
   readonly client: SoapClient;
+  /** Health checks, snapshots and commands: at most two sockets to the camera. */
+  readonly agent: http.Agent = cameraAgent(2);
   endpoints: OnvifEndpoints | undefined;
+  private learnedAt = 0;
+  private generation = 0;
+  private learning: Promise<OnvifEndpoints> | undefined;
 
   constructor(readonly opts: OnvifDeviceOptions) {
     this.client = new SoapClient({
@@ -29,76 +42,59 @@ export class OnvifSession {
       username: opts.username,
       password: opts.password,
       timeoutMs: opts.timeoutMs,
+      agent: this.agent,
     });
   }
 
-  /** Learn the service addresses once; later calls reuse them. */
-  async discover({ media = true } = {}): Promise<OnvifEndpoints> {
-    if (this.endpoints) return this.endpoints;
+  /** The addresses, learned when unknown, stale, or incomplete after a failed media step. */
+  discover({ media = true } = {}): Promise<OnvifEndpoints> {
+    const fresh = Date.now() - this.learnedAt < REPROBE_MS;
+    if (this.endpoints && fresh) return Promise.resolve(this.endpoints);
+    // A poll and a command arriving together share one discovery.
+    this.learning ??= this.learn(media).finally(() => (this.learning = undefined));
+    return this.learning;
+  }
+
+  private async learn(media: boolean): Promise<OnvifEndpoints> {
+    // Retrying a failed media step is not a new look at the camera; a reset or age is.
+    const anew = !this.endpoints || this.learnedAt > 0;
     await this.client.syncClock();
-    const body = await this.client.call(
-      '<tds:GetCapabilities><tds:Category>All</tds:Category></tds:GetCapabilities>',
-    );
-    const caps = pick(body, 'GetCapabilitiesResponse', 'Capabilities');
-    const xaddr = (svc: string) => {
-      const a = text(pick(caps, svc, 'XAddr'));
-      return a ? rewriteHost(a.trim(), this.opts.url) : undefined;
+    const capabilities = await learnCapabilities(this.client);
+    const ep: OnvifEndpoints = {
+      capabilities,
+      found: {},
+      generation: anew ? ++this.generation : this.generation,
+      ...(capabilities.media ? { media: capabilities.media } : {}),
+      ...(capabilities.events ? { events: capabilities.events } : {}),
+      ...(capabilities.imaging ? { imaging: capabilities.imaging } : {}),
     };
-    const ep: OnvifEndpoints = { media: xaddr('Media'), events: xaddr('Events'), imaging: xaddr('Imaging') };
     if (media && ep.media) {
-      Object.assign(ep, await this.mediaUris());
-      // Imaging wants the VideoSource token (not the configuration token node-onvif keeps).
-      const vs = await this.client.call('<trt:GetVideoSources/>', { url: ep.media });
-      const token = attr(pick(vs, 'GetVideoSourcesResponse', 'VideoSources'), 'token');
-      if (token) ep.videoSourceToken = token;
+      const m = await learnMedia(this.client, ep.media, {
+        snapshotUri: capabilities.snapshotUri,
+        wantVideoSource: ep.imaging !== undefined,
+      });
+      const { media: mediaOutcome, stream, snapshot, ...where } = m;
+      Object.assign(ep, where);
+      ep.found = { media: mediaOutcome, ...(stream ? { stream } : {}), ...(snapshot ? { snapshot } : {}) };
+    } else if (media) {
+      ep.found.media = { status: 'unsupported', detail: 'the camera advertises no media service' };
     }
     if (this.opts.snapshotUrl) ep.snapshotUrl = this.opts.snapshotUrl;
     if (this.opts.streamUrl) ep.streamUrl = this.opts.streamUrl;
     this.endpoints = ep;
+    // A media step that failed (rather than being absent) is tried again next time.
+    const failed = Object.values(ep.found).some((r) => r.status === 'failed');
+    this.learnedAt = failed ? 0 : Date.now();
     return ep;
-  }
-
-  private async mediaUris(): Promise<OnvifEndpoints> {
-    const dev = new onvif.OnvifDevice({
-      xaddr: this.opts.url,
-      user: this.opts.username,
-      pass: this.opts.password,
-    });
-    try {
-      const info = await dev.init();
-      const p = dev.getCurrentProfile();
-      const out: OnvifEndpoints = {};
-      if (info?.Model) out.model = info.Model;
-      if (p?.snapshot) out.snapshotUrl = rewriteHost(String(p.snapshot), this.opts.url);
-      if (p?.stream.rtsp) out.streamUrl = rewriteHost(String(p.stream.rtsp), this.opts.url, true);
-      return out;
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      // Cameras that answer GetCapabilities without credentials first refuse here:
-      // a wrong password must read as such, not as garbage.
-      if (/not authori[sz]ed|unauthori[sz]ed|\b401\b|authentication failed/i.test(msg)) {
-        throw new DeviceError(
-          'auth-failed',
-          `${new URL(this.opts.url).host}: credentials refused: ${msg}`,
-          'offline',
-          {
-            cause: err,
-          },
-        );
-      }
-      throw new DeviceError(
-        'bad-response',
-        `${new URL(this.opts.url).host}: media profiles unreadable: ${msg}`,
-        'degraded',
-        {
-          cause: err,
-        },
-      );
-    }
   }
 
   /** Forget the addresses (after a reboot or a fault they may have changed). */
   reset(): void {
     this.endpoints = undefined;
+    this.learnedAt = 0;
+  }
+
+  close(): void {
+    this.agent.destroy();
   }
 }

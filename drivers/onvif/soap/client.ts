@@ -27,6 +27,8 @@ export class SoapFaultError extends DeviceError {
   constructor(
     readonly fault: SoapFault,
     what: string,
+    /** Every subcode, outermost first (`fault.subcode` is the deepest). */
+    readonly subcodes: readonly string[] = fault.subcode ? [fault.subcode] : [],
   ) {
     super(
       'bad-response',
@@ -34,6 +36,19 @@ export class SoapFaultError extends DeviceError {
       'degraded',
     );
   }
+}
+
+// What real firmware answers for an operation it lacks: ter:ActionNotSupported (at any
+// depth), ter:AudioNotSupported and kin, "Optional Action Not Implemented", gSOAP's
+// "Method 'tds:X' not implemented". Axis' bare "ter:Action / Action failed" is not one:
+// it is also what that firmware says when a supported action fails.
+const NOT_SUPPORTED_CODE = /NotSupported$|^NotImplemented$/i;
+const NOT_SUPPORTED_WORDS = /not implemented|not supported|\bnot support\b|unsupported/i;
+
+/** Did the device say it does not have this operation (as opposed to failing at it)? */
+export function isNotSupported(err: unknown): boolean {
+  if (!(err instanceof SoapFaultError)) return false;
+  return err.subcodes.some((c) => NOT_SUPPORTED_CODE.test(c)) || NOT_SUPPORTED_WORDS.test(err.fault.reason);
 }
 
 const AUTH_FAULT =
@@ -68,7 +83,7 @@ export function interpretSoapResponse(
         `${what}: ${f.subcode ?? f.code}: ${f.reason || 'not authorized'}`,
       );
     }
-    throw new SoapFaultError(f, what);
+    throw new SoapFaultError(f, what, env.faultSubcodes);
   }
   if (status !== 200) throw new DeviceError('bad-response', `${what}: HTTP ${status}`, 'degraded');
   return env.body;

@@ -30,25 +30,35 @@ export interface ParsedEnvelope {
   header: XmlNode;
   body: XmlNode;
   fault?: SoapFault;
+  /**
+   * Every subcode of the fault, outermost first. `fault.subcode` keeps only the deepest,
+   * yet firmware puts the telling one anywhere: ter:ActionNotSupported above
+   * ter:InvalidOperation (Hikvision), or below ter:InvalidDot11.
+   */
+  faultSubcodes?: string[];
 }
 
 const localName = (qname: string) => qname.replace(/^[^:]*:/, '');
 
-function parseFault(f: unknown): SoapFault {
+function parseFault(f: unknown): { fault: SoapFault; subcodes: string[] } {
   // SOAP 1.1
   const code11 = text(pick(f, 'faultcode'));
   if (code11 !== undefined) {
-    return { code: localName(code11), reason: text(pick(f, 'faultstring')) ?? '' };
+    return {
+      fault: { code: localName(code11), reason: text(pick(f, 'faultstring')) ?? '' },
+      subcodes: [],
+    };
   }
   const code = text(pick(f, 'Code', 'Value')) ?? 'unknown';
   // The most specific subcode is the deepest one (ter:InvalidArgVal under ter:InvalidArgs).
   let sub: unknown = pick(f, 'Code', 'Subcode');
-  let subcode: string | undefined;
-  while (isNode(sub) || Array.isArray(sub)) {
+  const subcodes: string[] = [];
+  while ((isNode(sub) || Array.isArray(sub)) && subcodes.length < 8) {
     const v = text(pick(sub, 'Value'));
-    if (v !== undefined) subcode = localName(v);
+    if (v !== undefined) subcodes.push(localName(v.trim()));
     sub = pick(sub, 'Subcode');
   }
+  const subcode = subcodes.at(-1);
   const reasons = all(pick(f, 'Reason'), 'Text')
     .map((t) => text(t) ?? '')
     .filter(Boolean);
@@ -57,7 +67,7 @@ function parseFault(f: unknown): SoapFault {
     reason: reasons[0] ?? text(pick(f, 'Detail', 'Text')) ?? '',
   };
   if (subcode !== undefined) fault.subcode = subcode;
-  return fault;
+  return { fault, subcodes };
 }
 
 /**
@@ -93,6 +103,10 @@ export function parseEnvelope(xml: string | Buffer, maxBytes?: number): ParsedEn
   const bodyNode: XmlNode = isNode(body) ? body : {};
   const header = pick(env, 'Header');
   const out: ParsedEnvelope = { header: isNode(header) ? header : {}, body: bodyNode };
-  if (bodyNode['Fault'] !== undefined) out.fault = parseFault(bodyNode['Fault']);
+  if (bodyNode['Fault'] !== undefined) {
+    const { fault, subcodes } = parseFault(bodyNode['Fault']);
+    out.fault = fault;
+    out.faultSubcodes = subcodes;
+  }
   return out;
 }
