@@ -6,7 +6,6 @@ import type { DriverPlugin } from '../drivers/contract/plugin.ts';
 import type { ApiToken } from './api/context.ts';
 import { buildApi } from './api/server.ts';
 import { Bridge } from './bridge/bridge.ts';
-import type { BridgeConfig } from './bridge/config.ts';
 import { GatehouseBroker } from './broker/broker.ts';
 import { AuditLog } from './commands/audit.ts';
 import { CommandService } from './commands/service.ts';
@@ -23,7 +22,6 @@ import { GatewayMetrics, GatewayStats } from './metrics.ts';
 import { OccupancyTracker } from './occupancy.ts';
 import { createDriverPlugins } from './plugins.ts';
 import { ComponentStack, isAddressInUse } from './runtime/components.ts';
-import { resolveInfluxSinkConfig } from './sinks/influx/config.ts';
 import { InfluxSink } from './sinks/influx/influx-sink.ts';
 import { MqttSink } from './sinks/mqtt/sink.ts';
 import type { Sink } from './sinks/sink.ts';
@@ -76,7 +74,7 @@ export class Gateway {
   static async start(opts: GatewayOptions): Promise<Gateway> {
     const config = withOverrides(opts.config, opts);
     const { log } = opts;
-    const dataDir = path.resolve(config.dataDir ?? '.data');
+    const dataDir = path.resolve(config.dataDir);
     mkdirSync(dataDir, { recursive: true });
     const stack = new ComponentStack(log);
     try {
@@ -100,7 +98,7 @@ export class Gateway {
     bus.onListenerError((err, msg) => log.error({ err, type: msg.type }, 'a sink failed to take a message'));
     bus.subscribe((m) => state.handle(m));
     const occupancy = new OccupancyTracker(
-      Object.fromEntries((config.sites ?? []).filter((s) => s.capacity).map((s) => [s.id, s.capacity!])),
+      Object.fromEntries(config.sites.filter((s) => s.capacity).map((s) => [s.id, s.capacity!])),
     );
     bus.subscribe((m) => occupancy.handle(m));
     let bridge: Bridge | undefined;
@@ -120,14 +118,14 @@ export class Gateway {
       () =>
         GatehouseBroker.create({
           village: config.village,
-          config: config.broker as Record<string, unknown>,
+          config: config.broker,
           dataDir,
           log,
         }),
       (b) => b.close(),
     );
     if (config.bridge) {
-      const bridgeConfig = config.bridge as BridgeConfig;
+      const bridgeConfig = config.bridge;
       bridge = await stack.add(
         'bridge',
         async () => {
@@ -148,7 +146,7 @@ export class Gateway {
       'influx sink',
       async () => {
         const sink = new InfluxSink({
-          config: resolveInfluxSinkConfig(config.influx as object),
+          config: config.influx,
           village: config.village,
           dataDir,
           logger: log.child({ component: 'influx' }),
@@ -257,7 +255,7 @@ export class Gateway {
       'mqtt listeners',
       async () => {
         broker.attachWebSocket(api.server);
-        const port = Number((config.broker as { port?: number }).port);
+        const { port } = config.broker;
         await listening(broker.listen(), 'MQTT', port, '--mqtt-port');
       },
       () => undefined,

@@ -82,12 +82,19 @@ export const ModbusDeviceOptionsSchema = Type.Object(
     unit: Type.Integer({ minimum: 0, maximum: 247 }),
     profile: Type.String({ minLength: 1, description: 'profile name or path to a .yaml file' }),
     pollMs: Type.Optional(Type.Integer({ minimum: 50, default: 1000 })),
-    backoffMs: Type.Optional(Type.Integer({ minimum: 50, default: 1000 })),
-    backoffMaxMs: Type.Optional(Type.Integer({ minimum: 50, default: 8000 })),
+    backoffMs: Type.Integer({
+      minimum: 50,
+      default: 1000,
+      description: 'first wait after a unit stops answering; doubles per failure',
+    }),
+    backoffMaxMs: Type.Integer({ minimum: 50, default: 8000, description: 'longest wait between tries' }),
   },
   { additionalProperties: false },
 );
 export type ModbusDeviceOptions = Static<typeof ModbusDeviceOptionsSchema>;
+/** Device options as code writes them: what has a schema default may be left out. */
+export type ModbusDeviceInput = Omit<ModbusDeviceOptions, 'backoffMs' | 'backoffMaxMs'> &
+  Partial<Pick<ModbusDeviceOptions, 'backoffMs' | 'backoffMaxMs'>>;
 
 /** Check a bus against the schema and fill its defaults; a config loaded from YAML passes unchanged. */
 export function resolveModbusBus(b: ModbusBusConfig): ModbusBusSettings {
@@ -142,7 +149,7 @@ export interface ModbusDrivers {
  */
 export function createModbusDrivers(
   buses: ModbusBusConfig[],
-  devices: ModbusDeviceOptions[],
+  devices: ModbusDeviceInput[],
   ctx: DriverContext,
   opts: { profileDirs?: string[] } = {},
 ): ModbusDrivers {

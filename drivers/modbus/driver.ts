@@ -24,8 +24,8 @@ const READ_FC = {
 
 export interface BarrierDriverOptions {
   /** First back-off after a unit stops answering; doubles per failure up to backoffMaxMs. */
-  backoffMs?: number;
-  backoffMaxMs?: number;
+  backoffMs: number;
+  backoffMaxMs: number;
 }
 
 /**
@@ -50,7 +50,7 @@ export class ModbusBarrierDriver implements Driver {
     readonly unit: number,
     readonly profile: Profile,
     private readonly ctx: DriverContext,
-    private readonly opts: BarrierDriverOptions = {},
+    private readonly opts: BarrierDriverOptions,
   ) {
     this.plan = planReads(profile);
     this.tracker = new BarrierEventTracker(profile.faultCodes);
@@ -103,9 +103,8 @@ export class ModbusBarrierDriver implements Driver {
     this.lastError = err;
     if (err.reason === 'timeout') {
       this.failures++;
-      const base = this.opts.backoffMs ?? 1000;
-      this.backoffUntil =
-        Date.now() + Math.min(this.opts.backoffMaxMs ?? 8000, base * 2 ** (this.failures - 1));
+      const { backoffMs, backoffMaxMs } = this.opts;
+      this.backoffUntil = Date.now() + Math.min(backoffMaxMs, backoffMs * 2 ** (this.failures - 1));
     }
     this.state = {
       status: err.status,

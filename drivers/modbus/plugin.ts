@@ -13,16 +13,18 @@ import { loadProfile } from './profile.ts';
 export { ModbusBusConfigSchema };
 
 /** Modbus barriers for the gateway: devices on a shared line share one bus (one transaction at a time). */
-export function modbusPlugin(): DriverPlugin {
+const options = Type.Omit(ModbusDeviceOptionsSchema, ['id', 'pollMs']);
+
+export function modbusPlugin(): DriverPlugin<typeof options> {
   const live = new Map<string, ModbusBus>();
   return {
     driver: 'modbus',
     kinds: ['barrier'],
     defaultPollMs: 1000,
-    options: Type.Omit(ModbusDeviceOptionsSchema, ['id', 'pollMs']),
+    options,
     check(device) {
       try {
-        loadProfile(String(device.profile));
+        loadProfile(device.profile);
       } catch (err) {
         return `profile: ${(err as Error).message}`;
       }
@@ -30,23 +32,16 @@ export function modbusPlugin(): DriverPlugin {
     },
     create(device, env) {
       const ctx = env.context(device);
-      const busId = String(device.bus);
-      let bus = live.get(busId);
+      let bus = live.get(device.bus);
       if (!bus) {
-        bus = createBus(env.buses.get(busId) as ModbusBusConfig, ctx);
-        live.set(busId, bus);
+        // The config loader checked the bus against ModbusBusConfigSchema and filled its defaults.
+        bus = createBus(env.buses.get(device.bus) as ModbusBusConfig, ctx);
+        live.set(device.bus, bus);
       }
-      return new ModbusBarrierDriver(
-        device.id,
-        bus,
-        Number(device.unit),
-        loadProfile(String(device.profile)),
-        ctx,
-        {
-          backoffMs: device.backoffMs as number | undefined,
-          backoffMaxMs: device.backoffMaxMs as number | undefined,
-        },
-      );
+      return new ModbusBarrierDriver(device.id, bus, device.unit, loadProfile(device.profile), ctx, {
+        backoffMs: device.backoffMs,
+        backoffMaxMs: device.backoffMaxMs,
+      });
     },
     async closeAll() {
       await Promise.allSettled([...live.values()].map((b) => b.close()));

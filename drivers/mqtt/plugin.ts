@@ -4,15 +4,17 @@ import { MqttDeviceDriver, MqttDriverOptionsSchema } from './driver.ts';
 import { loadMqttProfile } from './profile.ts';
 
 /** Devices that publish JSON to the village broker themselves, mapped by a profile file. */
-export function mqttPlugin(): DriverPlugin {
+const options = Type.Object(MqttDriverOptionsSchema.properties);
+
+export function mqttPlugin(): DriverPlugin<typeof options> {
   return {
     driver: 'mqtt',
     kinds: ['barrier', 'probe'],
     defaultPollMs: 1000,
-    options: Type.Object(MqttDriverOptionsSchema.properties),
+    options,
     check(device) {
       try {
-        const profile = loadMqttProfile(String(device.profile));
+        const profile = loadMqttProfile(device.profile);
         if (profile.kind !== device.kind)
           return `profile ${profile.name} describes a ${profile.kind}, not a ${device.kind}`;
       } catch (err) {
@@ -25,11 +27,11 @@ export function mqttPlugin(): DriverPlugin {
       return new MqttDeviceDriver(
         {
           id: device.id,
-          profile: loadMqttProfile(String(device.profile)),
+          profile: loadMqttProfile(device.profile),
           prefix: env.mqtt.prefix,
           subscribe: env.mqtt.subscribe,
-          ...(typeof device.topic === 'string' ? { topic: device.topic } : {}),
-          ...(typeof device.expectedIntervalMs === 'number'
+          ...(device.topic !== undefined ? { topic: device.topic } : {}),
+          ...(device.expectedIntervalMs !== undefined
             ? { expectedIntervalMs: device.expectedIntervalMs }
             : {}),
         },

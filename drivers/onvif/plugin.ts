@@ -5,25 +5,21 @@ import { OnvifDeviceOptionsSchema, type OnvifDeviceOptionsInput } from './option
 
 const options = Type.Omit(OnvifDeviceOptionsSchema, ['pollMs']);
 
-function create(kind: 'probe' | 'barrier'): DriverPlugin['create'] {
+function create(kind: 'probe' | 'barrier'): DriverPlugin<typeof options>['create'] {
   return (device, env) => {
     const { id: _id, kind: _kind, driver: _driver, name: _name, site: _site, lane: _lane, ...rest } = device;
-    return createOnvifDriver(
-      device.id,
-      kind,
-      rest as unknown as OnvifDeviceOptionsInput,
-      env.context(device),
-    );
+    const input: OnvifDeviceOptionsInput = rest;
+    return createOnvifDriver(device.id, kind, input, env.context(device));
   };
 }
 
 /** ONVIF cameras ("probes"). */
-export function onvifPlugin(): DriverPlugin {
+export function onvifPlugin(): DriverPlugin<typeof options> {
   return { driver: 'onvif', kinds: ['probe'], defaultPollMs: 5000, options, create: create('probe') };
 }
 
 /** A barrier wired to a camera's relay output, commanded through the camera. */
-export function onvifRelayPlugin(): DriverPlugin {
+export function onvifRelayPlugin(): DriverPlugin<typeof options> {
   return {
     driver: 'onvif-relay',
     kinds: ['barrier'],

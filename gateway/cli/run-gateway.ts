@@ -22,15 +22,10 @@ export interface RunOptions {
  */
 export async function runGateway(o: RunOptions): Promise<Gateway> {
   const { config } = o.loaded;
-  const tokens: ApiToken[] = (config.api?.tokens ?? []).map((t) => ({
-    name: t.name,
-    role: t.role,
-    token: t.token as unknown as string,
-  }));
+  const tokens: ApiToken[] = config.api.tokens.map((t) => ({ name: t.name, role: t.role, token: t.token }));
   if (tokens.length === 0) tokens.push({ name: 'admin', role: 'admin', token: o.credentials.apiToken });
-  const broker = { ...((config.broker as Record<string, unknown>) ?? {}) };
-  const users = (broker.users as unknown[] | undefined) ?? [];
-  if (users.length === 0) {
+  const broker = { ...config.broker };
+  if (broker.users.length === 0) {
     broker.users = [
       { username: o.credentials.mqttUser, password: o.credentials.mqttPassword, role: 'admin' },
     ];

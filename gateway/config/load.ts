@@ -10,6 +10,10 @@ import {
   SchemaLoadError,
   type CheckProblem,
 } from '../../drivers/contract/yaml-schema.ts';
+import type { ModbusBusSettings } from '../../drivers/modbus/config.ts';
+import type { BridgeConfig } from '../bridge/config.ts';
+import type { BrokerConfig } from '../broker/config.ts';
+import type { InfluxSinkConfig } from '../sinks/influx/config.ts';
 import { villageConfigSchema } from './schema.ts';
 import { resolveSecret } from './secrets.ts';
 
@@ -20,9 +24,19 @@ export interface ConfigSections {
   bus: TSchema;
 }
 
-export type VillageConfig = Omit<Static<ReturnType<typeof villageConfigSchema>>, 'devices' | 'buses'> & {
+/**
+ * A loaded village config, defaults filled. The sections modules own are typed by
+ * those modules' schemas (the loader validated them against exactly those).
+ */
+export type VillageConfig = Omit<
+  Static<ReturnType<typeof villageConfigSchema>>,
+  'devices' | 'buses' | 'broker' | 'influx' | 'bridge'
+> & {
   devices: DeviceConfig[];
-  buses: Record<string, unknown>[];
+  buses: ModbusBusSettings[];
+  broker: BrokerConfig;
+  influx: InfluxSinkConfig;
+  bridge?: BridgeConfig;
 };
 
 export interface LoadedConfig {

@@ -11,18 +11,16 @@ export interface ConfigOverrides {
 
 /** The config with command-line flags applied: flags win over the file. */
 export function withOverrides(config: VillageConfig, o: ConfigOverrides): VillageConfig {
-  const api = { ...config.api };
-  if (o.apiPort !== undefined) api.port = o.apiPort;
-  if (o.apiHost !== undefined) api.host = o.apiHost;
-  const broker: Record<string, unknown> = { ...((config.broker as object | undefined) ?? {}) };
-  if (o.mqttPort !== undefined) broker.port = o.mqttPort;
-  const influx: Record<string, unknown> = { ...((config.influx as object | undefined) ?? {}) };
-  if (o.influxUrl !== undefined) influx.url = o.influxUrl;
   return {
     ...config,
-    api,
-    broker,
-    influx,
-    ...(o.dataDir !== undefined ? { dataDir: o.dataDir } : {}),
+    api: { ...config.api, ...defined({ port: o.apiPort, host: o.apiHost }) },
+    broker: { ...config.broker, ...defined({ port: o.mqttPort }) },
+    influx: { ...config.influx, ...defined({ url: o.influxUrl }) },
+    ...defined({ dataDir: o.dataDir }),
   };
+}
+
+/** Only the keys that carry a value: an absent flag leaves the config's value alone. */
+function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

@@ -41,7 +41,10 @@ export function villageConfigSchema(sections: {
     {
       village: Id('village id; the MQTT topic prefix and the village tag'),
       site: Type.Optional(Id('default site for devices that name none')),
-      dataDir: Type.Optional(Type.String({ description: 'where spools, audit log and snapshots live' })),
+      dataDir: Type.String({
+        default: '.data',
+        description: 'where spools, audit log and snapshots live (relative to the working directory)',
+      }),
       logLevel: Type.Optional(
         Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace'].map((l) => Type.Literal(l))),
       ),
@@ -75,16 +78,15 @@ export function villageConfigSchema(sections: {
         },
         { additionalProperties: false, default: {} },
       ),
-      sites: Type.Optional(
-        Type.Array(
-          Type.Object(
-            {
-              id: Id('site id, as devices name it'),
-              capacity: Type.Optional(Type.Integer({ minimum: 1, description: 'parking spaces' })),
-            },
-            { additionalProperties: false },
-          ),
+      sites: Type.Array(
+        Type.Object(
+          {
+            id: Id('site id, as devices name it'),
+            capacity: Type.Optional(Type.Integer({ minimum: 1, description: 'parking spaces' })),
+          },
+          { additionalProperties: false },
         ),
+        { default: [] },
       ),
       buses: Type.Array(sections.bus, { default: [] }),
       devices: Type.Array(sections.device, {

@@ -66,7 +66,7 @@ it('a command payload is checked against CommandRequestSchema and errors name th
 it('an MQTT profile naming a field that is not canonical is refused with file and field', () => {
   const bad = 'name: x\nkind: barrier\nfields:\n  arm_speed: { path: a }\n';
   expect(() => parseMqttProfile(bad, 'x.yaml')).toThrow(
-    /x\.yaml: \/fields\/arm_speed: not a canonical barrier field/,
+    /x\.yaml:4:3: fields\.arm_speed: not a canonical barrier field/,
   );
 });
 
