@@ -67,6 +67,10 @@ export class Camera implements CameraPeer {
     };
   }
 
+  get connectionsAccepted(): { http: number; rtsp: number } {
+    return { http: this.http.accepted, rtsp: this.rtsp.accepted };
+  }
+
   get ports(): { http: number; rtsp: number; discovery: number } {
     return { http: this.http.port, rtsp: this.rtsp.port, discovery: this.discovery.port };
   }

@@ -55,6 +55,8 @@ export function cameraState(cam: Camera, index: number) {
     relay: { ...s.relay },
     subscriptions: cam.subscriptions.count,
     snapshotsServed: s.snapshotsServed,
+    connectionsAccepted: cam.connectionsAccepted,
+    soapRequests: { ...s.soapRequests },
     urls: {
       device: urls.device,
       rtsp: urls.rtsp('Profile_1'),
@@ -104,6 +106,9 @@ async function route(cams: Camera[], req: IncomingMessage, res: ServerResponse):
       const b = check(FaultBody, body, res);
       if (!b) return;
       cam.state.setFault(b.fault, b.active, { delayMs: b.delayMs, skewS: b.skewS });
+      if (b.fault === 'event-backlog' && !b.active) cam.subscriptions.dropBacklog();
+      else if (b.active && (b.fault === 'event-backlog' || b.fault === 'pull-immediate'))
+        cam.subscriptions.wakeAll(b.fault === 'event-backlog');
       await cam.syncListeners();
       return reply(res, 200, cameraState(cam, index));
     }

@@ -6,6 +6,8 @@ import { esc, isoSeconds } from './soap/xml.ts';
 export const SUBSCRIPTION_PATH_PREFIX = '/onvif/Events/PullSubManager_';
 const MAX_SUBSCRIPTIONS = 20;
 const MAX_QUEUE = 200;
+/** What the event-backlog fault keeps queued. */
+export const BACKLOG = 1000;
 const DEFAULT_TERMINATION_MS = 60_000;
 const TOPIC_DIALECT = 'http://www.onvif.org/ver10/tev/topicExpression/ConcreteSet';
 
@@ -13,6 +15,8 @@ interface Notification {
   event: SimEvent;
   utcMs: number;
   operation: 'Initialized' | 'Changed';
+  /** Made up by the event-backlog fault, dropped when it ends. */
+  backlog?: true;
 }
 
 export interface Subscription {
@@ -113,6 +117,28 @@ export class SubscriptionManager {
     return sub.queue.splice(0, limit);
   }
 
+  /** Keep BACKLOG messages queued (motion flapping), past the usual queue bound. */
+  fillBacklog(sub: Subscription): void {
+    const utcMs = this.state.nowMs();
+    for (let i = sub.queue.length; i < BACKLOG; i++) {
+      const active = i % 2 === 0 ? 'true' : 'false';
+      sub.queue.push({ event: backlogMotion(active), utcMs, operation: 'Changed', backlog: true });
+    }
+  }
+
+  /** A pacing fault began: pulls waiting now answer as it says. */
+  wakeAll(backlog: boolean): void {
+    for (const sub of this.subs.values()) {
+      if (backlog) this.fillBacklog(sub);
+      sub.wake?.();
+    }
+  }
+
+  /** The backlog fault ended: what it made up goes, real messages stay. */
+  dropBacklog(): void {
+    for (const sub of this.subs.values()) sub.queue = sub.queue.filter((n) => !n.backlog);
+  }
+
   close(): void {
     clearInterval(this.sweep);
     this.dropAll();
@@ -144,6 +170,13 @@ export class SubscriptionManager {
     for (const sub of [...this.subs.values()]) this.drop(sub);
   }
 }
+
+const backlogMotion = (active: string): SimEvent => ({
+  topic: 'tns1:RuleEngine/CellMotionDetector/Motion',
+  key: 'backlog',
+  source: [['Rule', 'MyMotionDetectorRule']],
+  data: [['IsMotion', active]],
+});
 
 /**
  * Topic filters from wsnt:TopicExpression: alternatives separated by "|"; "//." and a

@@ -50,6 +50,19 @@ async function handle(cam: CameraPeer, req: IncomingMessage, res: ServerResponse
       res.end('<html><body>401 Unauthorized</body></html>');
       return;
     }
+    if (state.faults['snapshot-404']) {
+      // As some firmware does for a deleted snapshot profile: a bare 404, no content type.
+      res.writeHead(404, { 'content-length': 0 });
+      res.end();
+      return;
+    }
+    if (state.faults['snapshot-garbage']) {
+      // A web server's error page labelled as a picture.
+      const page = Buffer.from('<html><body>Service Unavailable</body></html>');
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': page.length });
+      res.end(page);
+      return;
+    }
     const jpg = snapshotJpeg(cam.sceneLook());
     state.snapshotsServed++;
     res.writeHead(200, {
@@ -77,6 +90,8 @@ async function handle(cam: CameraPeer, req: IncomingMessage, res: ServerResponse
     return;
   }
   const result = await dispatchSoap(cam, cam.verifier, url.pathname, body, gone.signal);
+  const op = result.op ?? 'unreadable';
+  state.soapRequests[op] = (state.soapRequests[op] ?? 0) + 1;
   if (gone.signal.aborted) return;
   if (state.faults['garbage-xml']) {
     res.writeHead(200, { 'content-type': SOAP_TYPE });

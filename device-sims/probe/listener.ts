@@ -9,12 +9,15 @@ export class Listener {
   private listening = false;
   private wanted = false;
   port = 0;
+  /** TCP connections accepted since start: tells a client that reconnects from one that keeps alive. */
+  accepted = 0;
 
   constructor(
     private readonly server: Server,
     private readonly host: string,
   ) {
     server.on('connection', (s: Socket) => {
+      this.accepted++;
       this.sockets.add(s);
       s.once('close', () => this.sockets.delete(s));
     });

@@ -9,6 +9,11 @@ export const FAULTS = [
   'ir-failure',
   'offline',
   'rtsp-down',
+  'pull-immediate',
+  'event-backlog',
+  'imaging-unsupported',
+  'snapshot-404',
+  'snapshot-garbage',
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
 
@@ -92,6 +97,8 @@ export class CameraState extends EventEmitter<{ event: [SimEvent]; reboot: []; o
   bootCount = 1;
   rebooting = false;
   snapshotsServed = 0;
+  /** SOAP requests answered, by operation (pulls, renewals…), for pacing tests. */
+  readonly soapRequests: Record<string, number> = {};
   private relayTimer: NodeJS.Timeout | undefined;
   private lastNight: boolean;
   private lastDark: boolean;

@@ -58,6 +58,9 @@ export async function dispatchSoap(
     op = req.op;
     const handler = service.ops[req.op];
     if (!handler) throw faults.actionNotSupported(req.op);
+    // A camera without imaging control, as many fixed-IR models are.
+    if (service.ops === imagingOps && cam.state.faults['imaging-unsupported'])
+      throw faults.actionNotSupported(req.op);
     if (handler.access === 'user') {
       const { config } = cam.state;
       verifier.verify(req.header, config.user, cam.state.password, cam.state.nowMs());
