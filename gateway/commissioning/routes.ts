@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { discover } from '../../drivers/onvif/discovery.ts';
 import { requireRole } from '../api/auth.ts';
 import type { ApiContext } from '../api/context.ts';
+import { AUTH_ERRORS, errors } from '../api/schemas.ts';
 import type { ApiPlugin } from '../api/server.ts';
 import { GatehouseError } from '../errors.ts';
 import type { CommissioningTarget } from './service.ts';
@@ -32,6 +33,52 @@ const DeviceBody = Type.Record(Type.String(), Type.Unknown(), {
   description: 'a device exactly as under devices: in the village YAML (secrets as { env } or { file })',
 });
 
+/** A camera that answered discovery; fields the driver adds later pass through. */
+const DiscoveredSchema = Type.Object(
+  {
+    address: Type.String(),
+    xaddrs: Type.Array(Type.String(), { description: 'ONVIF device service URLs' }),
+    endpoint: Type.Optional(Type.String()),
+    scopes: Type.Array(Type.String()),
+    name: Type.Optional(Type.String()),
+    hardware: Type.Optional(Type.String()),
+    manufacturer: Type.Optional(Type.String()),
+    model: Type.Optional(Type.String()),
+    firmware: Type.Optional(Type.String()),
+    serial: Type.Optional(Type.String()),
+    auth: Type.String({ description: 'ok | failed | not-tried: the credentials given, checked' }),
+    error: Type.Optional(Type.String()),
+  },
+  { additionalProperties: true },
+);
+
+const JobSchema = Type.Object({
+  id: Type.String(),
+  kind: Type.String({ description: 'discover' }),
+  state: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
+  progress: Type.Object({ done: Type.Integer(), total: Type.Integer(), found: Type.Integer() }),
+  startedAt: Type.String(),
+  finishedAt: Type.Optional(Type.String()),
+  result: Type.Optional(Type.Array(DiscoveredSchema, { description: 'the cameras found, once done' })),
+  error: Type.Optional(Type.String()),
+});
+
+const TestOutcomeSchema = Type.Object({
+  ok: Type.Boolean(),
+  ms: Type.Number({ description: 'how long the connect and the read took' }),
+  fields: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'canonical fields read' })),
+  reason: Type.Optional(Type.String({ description: 'the health reason when it failed' })),
+  detail: Type.Optional(Type.String()),
+});
+
+const SavedSchema = Type.Object(
+  {
+    id: Type.String(),
+    savedTo: Type.Optional(Type.String({ description: 'the config file it was written to' })),
+  },
+  { description: 'Added: polling and saved' },
+);
+
 /**
  * Installer endpoints: discover cameras (a job with progress), test a device
  * definition against the real device without saving it, then save it: it is checked
@@ -49,9 +96,14 @@ export function commissioningRoutes(target: CommissioningTarget): ApiPlugin {
         preHandler: admin,
         schema: {
           tags: ['commissioning'],
+          operationId: 'startDiscovery',
           summary: 'Find ONVIF cameras: multicast on a named interface and/or a unicast scan; returns a job',
           security: [{ bearer: [] }],
           body: DiscoverBody,
+          response: {
+            202: { ...JobSchema, description: 'Started; GET the Location header for its progress' },
+            ...errors(400, ...AUTH_ERRORS),
+          },
         },
       },
       async (req, reply) => {
@@ -78,9 +130,11 @@ export function commissioningRoutes(target: CommissioningTarget): ApiPlugin {
         preHandler: admin,
         schema: {
           tags: ['commissioning'],
+          operationId: 'getCommissioningJob',
           summary: 'A commissioning job: progress (done/total/found) and, when done, its result',
           security: [{ bearer: [] }],
           params: Type.Object({ id: Type.String() }),
+          response: { 200: { ...JobSchema, description: 'The job' }, ...errors(...AUTH_ERRORS, 404) },
         },
       },
       async (req) => {
@@ -96,9 +150,17 @@ export function commissioningRoutes(target: CommissioningTarget): ApiPlugin {
         preHandler: admin,
         schema: {
           tags: ['commissioning'],
+          operationId: 'testDevice',
           summary: 'Connect to a device as defined and read it once; nothing is saved',
           security: [{ bearer: [] }],
           body: DeviceBody,
+          response: {
+            200: {
+              ...TestOutcomeSchema,
+              description: 'What the device answered (ok false with a reason if not)',
+            },
+            ...errors(400, ...AUTH_ERRORS),
+          },
         },
       },
       async (req) => target.testDevice(req.body),
@@ -110,9 +172,11 @@ export function commissioningRoutes(target: CommissioningTarget): ApiPlugin {
         preHandler: admin,
         schema: {
           tags: ['commissioning'],
+          operationId: 'addDevice',
           summary: 'Add a device: validated, polled at once, and saved to the village config file',
           security: [{ bearer: [] }],
           body: DeviceBody,
+          response: { 201: SavedSchema, ...errors(400, ...AUTH_ERRORS) },
         },
       },
       async (req, reply) => reply.status(201).send(await target.saveDevice(req.body)),

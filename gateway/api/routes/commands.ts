@@ -4,6 +4,7 @@ import { CommandRecordSchema, CommandRequestSchema } from '../../commands/schema
 import type { ApiContext } from '../context.ts';
 import { requireRole } from '../auth.ts';
 import { DeviceIdParams } from './devices.ts';
+import { AUTH_ERRORS, errors } from '../schemas.ts';
 
 export const commandRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
   app.post(
@@ -12,6 +13,7 @@ export const commandRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
       preHandler: requireRole(ctx.tokens, 'platform'),
       schema: {
         tags: ['commands'],
+        operationId: 'commandBarrier',
         summary: 'Command a barrier (open, close, hold-open, release, stop, reset-fault)',
         description:
           'Checked against interlocks, written to the controller and confirmed from its sensed state. ' +
@@ -21,7 +23,11 @@ export const commandRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
         params: DeviceIdParams,
         querystring: Type.Object({ waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })) }),
         body: CommandRequestSchema,
-        response: { 200: CommandRecordSchema, 202: CommandRecordSchema },
+        response: {
+          200: { ...CommandRecordSchema, description: 'The command reached its final state within waitMs' },
+          202: { ...CommandRecordSchema, description: 'Accepted; GET the Location header for its progress' },
+          ...errors(400, ...AUTH_ERRORS, 404, 409),
+        },
       },
     },
     async (req, reply) => {
@@ -42,10 +48,14 @@ export const commandRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
       preHandler: requireRole(ctx.tokens, 'reader'),
       schema: {
         tags: ['commands'],
+        operationId: 'getCommand',
         summary: 'A command and its history (accepted → executing → confirmed | failed)',
         security: [{ bearer: [] }],
         params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) }),
-        response: { 200: CommandRecordSchema },
+        response: {
+          200: { ...CommandRecordSchema, description: 'The command record' },
+          ...errors(400, ...AUTH_ERRORS, 404),
+        },
       },
     },
     async (req) => {
@@ -61,10 +71,19 @@ export const commandRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
       preHandler: requireRole(ctx.tokens, 'reader'),
       schema: {
         tags: ['commands'],
+        operationId: 'listCommands',
         summary: 'Recent commands, newest first',
         security: [{ bearer: [] }],
-        querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) }),
-        response: { 200: Type.Object({ commands: Type.Array(CommandRecordSchema) }) },
+        querystring: Type.Object({
+          limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+        }),
+        response: {
+          200: Type.Object(
+            { commands: Type.Array(CommandRecordSchema) },
+            { description: 'Up to limit records, newest first' },
+          ),
+          ...errors(400, ...AUTH_ERRORS),
+        },
       },
     },
     async (req) => ({ commands: ctx.commands.list(req.query.limit) }),

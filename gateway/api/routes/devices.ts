@@ -4,6 +4,7 @@ import { HealthSchema } from '../../../drivers/contract/health.ts';
 import type { DeviceState } from '../../core/state.ts';
 import type { ApiContext } from '../context.ts';
 import { requireRole } from '../auth.ts';
+import { AUTH_ERRORS, errors } from '../schemas.ts';
 
 export const DeviceViewSchema = Type.Object({
   id: Type.String(),
@@ -53,9 +54,16 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
     {
       schema: {
         tags: ['devices'],
+        operationId: 'listDevices',
         summary: 'Every device with its latest state and health',
         security: [{ bearer: [] }],
-        response: { 200: Type.Object({ village: Type.String(), devices: Type.Array(DeviceViewSchema) }) },
+        response: {
+          200: Type.Object(
+            { village: Type.String(), devices: Type.Array(DeviceViewSchema) },
+            { description: 'The village and its devices' },
+          ),
+          ...errors(...AUTH_ERRORS),
+        },
       },
     },
     async () => ({ village: ctx.village, devices: ctx.state.all().map((s) => deviceView(ctx, s)) }),
@@ -66,10 +74,14 @@ export const deviceRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asyn
     {
       schema: {
         tags: ['devices'],
+        operationId: 'getDevice',
         summary: 'One device: latest state, health with reason, recent events',
         security: [{ bearer: [] }],
         params: DeviceIdParams,
-        response: { 200: DeviceViewSchema },
+        response: {
+          200: { ...DeviceViewSchema, description: 'The device' },
+          ...errors(400, ...AUTH_ERRORS, 404),
+        },
       },
     },
     async (req) => {

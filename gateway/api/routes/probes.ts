@@ -6,6 +6,7 @@ import { CommandRecordSchema } from '../../commands/schema.ts';
 import type { ApiContext } from '../context.ts';
 import { requireRole } from '../auth.ts';
 import { DeviceIdParams } from './devices.ts';
+import { AUTH_ERRORS, errors } from '../schemas.ts';
 
 interface Snapshot {
   contentType: string;
@@ -39,6 +40,7 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
       preHandler: requireRole(ctx.tokens, 'platform'),
       schema: {
         tags: ['probes'],
+        operationId: 'setProbeIrMode',
         summary:
           'Set the IR illuminator mode (on, off, auto); answers with the mode read back from the camera',
         security: [{ bearer: [] }],
@@ -47,7 +49,13 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
           { mode: IrModeSchema, reason: Type.String({ minLength: 1, maxLength: 500 }) },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ mode: Type.String(), command: CommandRecordSchema }) },
+        response: {
+          200: Type.Object(
+            { mode: Type.String({ description: 'as read back' }), command: CommandRecordSchema },
+            { description: 'The mode the camera reports now, and the audited command' },
+          ),
+          ...errors(400, ...AUTH_ERRORS, 404, 409, 422, 502, 504),
+        },
       },
     },
     async (req) => {
@@ -70,9 +78,21 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
       preHandler: requireRole(ctx.tokens, 'reader'),
       schema: {
         tags: ['probes'],
+        operationId: 'getProbeSnapshot',
         summary: 'A snapshot taken now (image/jpeg); headers x-luma and x-snapshot-ms describe it',
         security: [{ bearer: [] }],
         params: DeviceIdParams,
+        response: {
+          200: {
+            description: 'The picture, as the camera encoded it',
+            headers: {
+              'x-luma': Type.String({ description: 'mean luma 0-255, one decimal' }),
+              'x-snapshot-ms': Type.String({ description: 'how long the camera took, ms' }),
+            },
+            content: { 'image/jpeg': { schema: Type.String({ format: 'binary' }) } },
+          },
+          ...errors(400, ...AUTH_ERRORS, 404, 422, 502, 504),
+        },
       },
     },
     async (req, reply) => {

@@ -2,6 +2,7 @@ import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typ
 import { GatehouseError } from '../../errors.ts';
 import type { ApiContext } from '../context.ts';
 import { requireRole } from '../auth.ts';
+import { AUTH_ERRORS, errors } from '../schemas.ts';
 
 const SiteSchema = Type.Object({
   site: Type.String(),
@@ -21,9 +22,13 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async 
       preHandler: requireRole(ctx.tokens, 'reader'),
       schema: {
         tags: ['sites'],
+        operationId: 'listSites',
         summary: 'Parking occupancy per site, from the barriers’ vehicle counters',
         security: [{ bearer: [] }],
-        response: { 200: Type.Object({ sites: Type.Array(SiteSchema) }) },
+        response: {
+          200: Type.Object({ sites: Type.Array(SiteSchema) }, { description: 'Every site with barriers' }),
+          ...errors(...AUTH_ERRORS),
+        },
       },
     },
     async () => ({ sites: ctx.occupancy.all() }),
@@ -35,6 +40,7 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async 
       preHandler: requireRole(ctx.tokens, 'platform'),
       schema: {
         tags: ['sites'],
+        operationId: 'setSiteOccupancy',
         summary: 'Set the number of vehicles inside (a count made at the lot); counting goes on from it',
         security: [{ bearer: [] }],
         params: Type.Object({ site: Type.String({ minLength: 1, maxLength: 64 }) }),
@@ -42,7 +48,10 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async 
           { occupancy: Type.Integer({ minimum: 0, maximum: 100_000 }) },
           { additionalProperties: false },
         ),
-        response: { 200: SiteSchema },
+        response: {
+          200: { ...SiteSchema, description: 'The site, counting on from the new number' },
+          ...errors(400, ...AUTH_ERRORS, 404),
+        },
       },
     },
     async (req) => {

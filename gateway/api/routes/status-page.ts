@@ -53,15 +53,32 @@ export const statusPageRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = 
       .type(FILES[name]!)
       .header('cache-control', 'no-cache')
       .send(await readFile(path.join(PAGE_DIR, name)));
-  app.get('/', { schema: { hide: true } }, send('index.html'));
-  for (const name of Object.keys(FILES)) app.get(`/status/${name}`, { schema: { hide: true } }, send(name));
+  const page = (name: string, operationId: string) => ({
+    schema: {
+      tags: ['status page'],
+      operationId,
+      summary: `The status page's ${name}`,
+      response: {
+        200: {
+          description: name,
+          content: { [FILES[name]!.split(';')[0]!]: { schema: Type.String() } },
+        },
+      },
+    },
+  });
+  app.get('/', page('index.html', 'getStatusPage'), send('index.html'));
+  for (const name of Object.keys(FILES)) {
+    const id = name.replace(/(?:^|\.)(\w)/g, (_, c: string) => c.toUpperCase());
+    app.get(`/status/${name}`, page(name, `getStatusPage${id}`), send(name));
+  }
   app.get(
     '/status/vocabulary.json',
     {
       schema: {
         tags: ['status page'],
+        operationId: 'getVocabulary',
         summary: 'The words for every health reason and gate command, as the status page shows them',
-        response: { 200: VocabularySchema },
+        response: { 200: { ...VocabularySchema, description: 'The vocabulary' } },
       },
     },
     async (_req, reply) => reply.header('cache-control', 'no-cache').send(vocabulary()),

@@ -1,0 +1,46 @@
+import { Type, type TObject } from '@sinclair/typebox';
+import { ERRORS } from '../errors.ts';
+
+/**
+ * Response schemas every route shares, so the OpenAPI document tells a client generator
+ * each answer a route can give, errors included (their shape is gateway/api/errors.ts's).
+ */
+
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 422 | 502 | 504;
+
+const WHEN: Record<ErrorStatus, string> = {
+  400: 'the request does not fit the route: one sentence per bad field',
+  401: 'no bearer token, or one the gateway does not know',
+  403: "the token's role is below the route's",
+  404: 'no such device, command, site or job',
+  409: 'a conflict with what the gateway or the device holds',
+  422: 'the device cannot do this',
+  502: 'the device failed; `reason` is its health reason',
+  504: 'the device did not answer in time; `reason` is its health reason',
+};
+
+/** The catalogue's codes a status can carry (docs/errors.md says what each means). */
+const codesOf = (status: number) =>
+  Object.entries(ERRORS)
+    .filter(([, e]) => e.status === status)
+    .map(([code]) => code);
+
+const errorSchema = (status: ErrorStatus) =>
+  Type.Object(
+    {
+      statusCode: Type.Integer({ minimum: 400, maximum: 599 }),
+      code: Type.String({ description: `one of ${codesOf(status).join(', ')} (see docs/errors.md)` }),
+      error: Type.String({ description: 'the HTTP reason phrase' }),
+      message: Type.String({ description: 'what went wrong and what to do, in one sentence' }),
+      reason: Type.Optional(Type.String({ description: "a failing device's health reason" })),
+    },
+    { description: `Error: ${WHEN[status]}` },
+  );
+
+/** Error responses for a route's schema: `...errors(401, 403, 404)`. */
+export function errors(...statuses: ErrorStatus[]): Partial<Record<ErrorStatus, TObject>> {
+  return Object.fromEntries(statuses.map((s) => [s, errorSchema(s)]));
+}
+
+/** What a route behind a token can always answer besides its own errors. */
+export const AUTH_ERRORS = [401, 403] as const satisfies readonly ErrorStatus[];
