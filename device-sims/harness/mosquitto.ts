@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
-import { freePort, startProcess, type Proc } from './procs.ts';
+import { freePort, startProcess, type Proc } from './child.ts';
 
 export interface MosquittoUser {
   username: string;

@@ -13,13 +13,14 @@ import {
 import type { ModbusBusSettings } from '../../drivers/modbus/config.ts';
 import type { BridgeConfig } from '../bridge/config.ts';
 import type { BrokerConfig } from '../broker/config.ts';
-import type { InfluxSinkConfig } from '../sinks/influx/config.ts';
+import type { InfluxSinkConfig, InfluxTarget } from '../sinks/influx/config.ts';
 import { villageConfigSchema } from './schema.ts';
 import { resolveSecret } from './secrets.ts';
 
 export interface ConfigSections {
   broker: TSchema;
   influx: TSchema;
+  influxTarget: TSchema;
   bridge: TSchema;
   bus: TSchema;
 }
@@ -30,12 +31,13 @@ export interface ConfigSections {
  */
 export type VillageConfig = Omit<
   Static<ReturnType<typeof villageConfigSchema>>,
-  'devices' | 'buses' | 'broker' | 'influx' | 'bridge'
+  'devices' | 'buses' | 'broker' | 'influx' | 'influxTargets' | 'bridge'
 > & {
   devices: DeviceConfig[];
   buses: ModbusBusSettings[];
   broker: BrokerConfig;
   influx: InfluxSinkConfig;
+  influxTargets: InfluxTarget[];
   bridge?: BridgeConfig;
 };
 
@@ -101,11 +103,22 @@ function deviceProblems(
 function villageProblems(config: VillageConfig, byDriver: Map<string, DriverPlugin>): CheckProblem[] {
   const buses = new Map(config.buses.map((b) => [String(b.id), b] as const));
   const ids = new Set<string>();
-  return config.devices.flatMap((dev, i) => {
-    const problems = deviceProblems(dev, ['devices', i], byDriver.get(dev.driver)!, { buses, ids });
-    ids.add(dev.id);
-    return problems;
+  const targets = new Set<string>();
+  const targetProblems = config.influxTargets.flatMap((t, i): CheckProblem[] => {
+    const dup = targets.has(t.name);
+    targets.add(t.name);
+    return dup
+      ? [{ path: ['influxTargets', i, 'name'], message: `duplicate InfluxDB target name "${t.name}"` }]
+      : [];
   });
+  return [
+    ...targetProblems,
+    ...config.devices.flatMap((dev, i) => {
+      const problems = deviceProblems(dev, ['devices', i], byDriver.get(dev.driver)!, { buses, ids });
+      ids.add(dev.id);
+      return problems;
+    }),
+  ];
 }
 
 /** The loader's problems under the config's error codes; the first problem decides the code. */

@@ -1,7 +1,7 @@
 import { ModbusBusConfigSchema } from '../../drivers/modbus/config.ts';
 import { BridgeConfigSchema } from '../bridge/config.ts';
 import { BrokerConfigSchema } from '../broker/config.ts';
-import { InfluxSinkConfigSchema } from '../sinks/influx/config.ts';
+import { InfluxSinkConfigSchema, InfluxTargetSchema } from '../sinks/influx/config.ts';
 import { createDriverPlugins } from '../plugins.ts';
 import { loadConfig, parseConfig, type ConfigSections, type LoadedConfig } from './load.ts';
 
@@ -9,6 +9,7 @@ import { loadConfig, parseConfig, type ConfigSections, type LoadedConfig } from 
 export const SECTIONS: ConfigSections = {
   broker: BrokerConfigSchema,
   influx: InfluxSinkConfigSchema,
+  influxTarget: InfluxTargetSchema,
   bridge: BridgeConfigSchema,
   bus: ModbusBusConfigSchema,
 };

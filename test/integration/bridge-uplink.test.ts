@@ -47,6 +47,7 @@ beforeAll(async () => {
       maxInflight: 8,
       maxQueueBytes: 64 * 1024 * 1024,
       keepaliveSeconds: 5,
+      qos: 1,
     },
   });
   await bridge.start();

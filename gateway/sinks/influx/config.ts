@@ -49,6 +49,26 @@ export const InfluxSinkConfigSchema = Type.Object(
 );
 
 export type InfluxSinkConfig = Static<typeof InfluxSinkConfigSchema>;
+
+/**
+ * Another InfluxDB the gateway writes to besides its own (the town's central one):
+ * its own connection, batches and spool, so a village keeps its data whichever link
+ * is down. `name` names its spool folder (`spool/influx-<name>`) and its sink in /metrics.
+ */
+export const InfluxTargetSchema = Type.Composite(
+  [
+    Type.Object({
+      name: Type.String({
+        pattern: '^[a-z0-9][a-z0-9_-]*$',
+        maxLength: 32,
+        description: 'short unique name, e.g. town',
+      }),
+    }),
+    InfluxSinkConfigSchema,
+  ],
+  { additionalProperties: false },
+);
+export type InfluxTarget = Static<typeof InfluxTargetSchema>;
 export type InfluxSpoolConfig = Static<typeof InfluxSpoolConfigSchema>;
 
 /** Fill defaults into a partial config and check it; throws naming the first bad field. */
