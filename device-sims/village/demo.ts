@@ -3,11 +3,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { eventually, freePort, startTs, type Proc } from '../harness/child.ts';
+import { freePort } from '../harness/child.ts';
 import { launchInfluxd } from '../harness/influxd.ts';
 import { hasCommand } from '../harness/which.ts';
 import { PROBE_PASSWORD_ENV, villageYaml } from './config.ts';
+import { devicesUp, startGatewayProcess } from './gateway-proc.ts';
 import { launchVillage } from './launch.ts';
+import { launchTown } from './town.ts';
 
 const USAGE = `usage: npm run demo -- [options]
 
@@ -25,6 +27,9 @@ options:
   --barriers N       simulated barriers (default 4)
   --probes N         simulated probes (default 4)
   --no-traffic       no simulated cars
+  --villages N       a town instead: N villages (2-9), each with its simulators and
+                     gateway, a central mosquitto and a central influxd (needs both);
+                     API ports from --api-port up, the town broker on --mqtt-port
   -h, --help         this text
 
 environment:
@@ -72,6 +77,7 @@ export async function run(argv: string[]): Promise<void> {
         barriers: { type: 'string' },
         probes: { type: 'string' },
         'no-traffic': { type: 'boolean' },
+        villages: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -112,7 +118,21 @@ export async function run(argv: string[]): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  const villages = count(values.villages, '--villages', 1);
+  if (villages > 9) usageError(`--villages must be 1-9, got "${values.villages}"`);
   try {
+    if (villages > 1) {
+      await launchTown({
+        villages,
+        apiPort,
+        mqttPort,
+        dataDir,
+        noTraffic: values['no-traffic'] ?? false,
+        say,
+        cleanup,
+      });
+      return;
+    }
     say('starting simulated devices…');
     const village = await launchVillage({
       barriers: nBarriers,
@@ -142,36 +162,20 @@ export async function run(argv: string[]): Promise<void> {
     const mqttPassword = secret('GATEHOUSE_MQTT_PASSWORD');
 
     say('starting the gateway…');
-    const gateway: Proc = startTs(
-      'gateway/cli/main.ts',
-      [
-        'start',
-        '--config',
-        configFile,
-        '--api-port',
-        String(apiPort),
-        // A demo stays on this machine: loopback only.
-        '--api-host',
-        '127.0.0.1',
-        '--mqtt-port',
-        String(mqttPort),
-        '--data-dir',
-        dataDir,
-        ...(influxUrl ? ['--influx-url', influxUrl] : []),
-      ],
-      {
-        env: {
-          ...process.env,
-          GATEHOUSE_API_TOKEN: token,
-          GATEHOUSE_MQTT_USER: mqttUser,
-          GATEHOUSE_MQTT_PASSWORD: mqttPassword,
-          [PROBE_PASSWORD_ENV]: village.probes[0]?.password ?? 'unused',
-          ...(process.stdout.isTTY ? { GATEHOUSE_LOG_FORMAT: 'pretty' } : {}),
-        },
+    const gateway = startGatewayProcess({
+      configFile,
+      apiPort,
+      mqttPort,
+      dataDir,
+      ...(influxUrl ? { influxUrl } : {}),
+      echo: true,
+      env: {
+        GATEHOUSE_API_TOKEN: token,
+        GATEHOUSE_MQTT_USER: mqttUser,
+        GATEHOUSE_MQTT_PASSWORD: mqttPassword,
+        [PROBE_PASSWORD_ENV]: village.probes[0]?.password ?? 'unused',
       },
-    );
-    gateway.child.stdout?.pipe(process.stdout);
-    gateway.child.stderr?.pipe(process.stderr);
+    });
     // The gateway goes first on the way down, so it sees its devices until the end.
     cleanup.push(() => gateway.stop(15_000));
     void gateway.exited.then(({ code, signal }) => {
@@ -182,14 +186,7 @@ export async function run(argv: string[]): Promise<void> {
     });
     await gateway.waitFor(/gateway ready:/, 60_000);
     const api = `http://127.0.0.1:${apiPort}`;
-    const devices = await eventually(
-      async () => {
-        const res = await fetch(`${api}/api/v1/devices`, { headers: { authorization: `Bearer ${token}` } });
-        const body = (await res.json()) as { devices: { health: { status: string } }[] };
-        return body.devices.every((d) => d.health.status !== 'offline') && body.devices.length;
-      },
-      { timeoutMs: 120_000, intervalMs: 250, what: 'every device online' },
-    );
+    const devices = await devicesUp(api, token);
     if (generated.length > 0) {
       say('generated credentials, shown only now:');
       if (generated.includes('GATEHOUSE_API_TOKEN'))
