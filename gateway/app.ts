@@ -107,6 +107,7 @@ export class Gateway {
       ...(bridge ? [{ name: 'bridge', stats: () => bridge!.stats() }] : []),
     ]);
     bus.subscribe((m) => metrics.handle(m));
+    metrics.watchDisk(dataDir);
 
     const audit = await stack.add(
       'audit log',
@@ -124,6 +125,7 @@ export class Gateway {
         }),
       (b) => b.close(),
     );
+    metrics.watchBroker(() => broker.stats());
     if (config.bridge) {
       const bridgeConfig = config.bridge;
       bridge = await stack.add(
@@ -209,6 +211,7 @@ export class Gateway {
           config.commands.confirmPollMs,
         );
         c.onUpdate((rec) => mqtt.publishCommandUpdate(rec));
+        c.onUpdate((rec) => metrics.command(rec));
         commandsStarted(c);
         return c;
       },

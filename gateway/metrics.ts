@@ -1,41 +1,88 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { CommandRecord } from './commands/schema.ts';
 import type { BusMessage } from './core/bus.ts';
 import type { StateStore } from './core/state.ts';
+import {
+  registerBrokerMetrics,
+  registerDiskMetrics,
+  registerStatMetrics,
+  type StatsSource,
+} from './metrics-scrape.ts';
 import type { Sink } from './sinks/sink.ts';
 
-/** Prometheus metrics, fed from the bus like any other sink, plus gauges read at scrape time. */
+/** prom-client's defaults become gatehouse_process_… and gatehouse_nodejs_…. */
+const PROCESS_PREFIX = 'gatehouse_';
+/**
+ * prom-client's defaults that are gauges named `…_total`, which `promtool check metrics`
+ * refuses; the per-type gauges they sum (`…_active_handles{type}`…) stay.
+ */
+const MISNAMED_DEFAULTS = ['active_handles_total', 'active_requests_total', 'active_resources_total'];
+
+const STATUSES = ['online', 'degraded', 'offline'] as const;
+const seconds = (from: string, to: string) => Math.max(0, Date.parse(to) - Date.parse(from)) / 1000;
+/** A failure reason without its number (`barrier-fault:7` → `barrier-fault`): labels stay bounded. */
+const family = (failure: string) => failure.replace(/:-?\d+$/, '');
+
+/**
+ * Prometheus metrics, fed from the bus and the command service like any other sink,
+ * plus gauges read at scrape time (device state, sinks, bridge, broker, disk).
+ */
 export class GatewayMetrics {
   readonly registry = new Registry();
-  private readonly pollSeconds: Histogram<'kind'>;
+  private readonly pollSeconds: Histogram<'device' | 'kind'>;
+  private readonly pollErrors: Counter<'device' | 'reason'>;
   private readonly readings: Counter<'kind'>;
   private readonly events: Counter<'type'>;
+  private readonly commands: Counter<'action' | 'outcome' | 'reason'>;
+  private readonly commandSeconds: Histogram<'action' | 'until'>;
 
-  constructor(state: StateStore, sinks: () => readonly Pick<Sink, 'name' | 'stats'>[]) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'gatehouse_process_' });
+  constructor(state: StateStore, sinks: () => readonly StatsSource[]) {
+    collectDefaultMetrics({ register: this.registry, prefix: PROCESS_PREFIX });
+    for (const name of MISNAMED_DEFAULTS) this.registry.removeSingleMetric(`${PROCESS_PREFIX}nodejs_${name}`);
+    const registers = [this.registry];
     this.pollSeconds = new Histogram({
-      name: 'gatehouse_poll_seconds',
-      help: 'Time to read one device',
-      labelNames: ['kind'],
+      name: 'gatehouse_device_poll_seconds',
+      help: 'Time to read one device (successful polls)',
+      labelNames: ['device', 'kind'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [this.registry],
+      registers,
+    });
+    this.pollErrors = new Counter({
+      name: 'gatehouse_device_poll_errors_total',
+      help: 'Failed polls, by health reason',
+      labelNames: ['device', 'reason'],
+      registers,
     });
     this.readings = new Counter({
       name: 'gatehouse_readings_total',
       help: 'Canonical readings published on the bus',
       labelNames: ['kind'],
-      registers: [this.registry],
+      registers,
     });
     this.events = new Counter({
       name: 'gatehouse_events_total',
       help: 'Device events (passages, faults, commands, motion…)',
       labelNames: ['type'],
-      registers: [this.registry],
+      registers,
+    });
+    this.commands = new Counter({
+      name: 'gatehouse_commands_total',
+      help: 'Commands that reached a final state, by action and outcome (reason: the failure, its code cut)',
+      labelNames: ['action', 'outcome', 'reason'],
+      registers,
+    });
+    this.commandSeconds = new Histogram({
+      name: 'gatehouse_command_seconds',
+      help: 'From accepted to the first write to the device (until="first_write") and to the final state (until="final")',
+      labelNames: ['action', 'until'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30],
+      registers,
     });
     new Gauge({
       name: 'gatehouse_devices',
       help: 'Devices by health status',
       labelNames: ['status'],
-      registers: [this.registry],
+      registers,
       collect() {
         const counts = { online: 0, degraded: 0, offline: 0 };
         for (const s of state.all()) counts[s.health.status]++;
@@ -43,23 +90,112 @@ export class GatewayMetrics {
       },
     });
     new Gauge({
+      name: 'gatehouse_device_status',
+      help: '1 for the status each device is in (online, degraded, offline), 0 for the others',
+      labelNames: ['device', 'kind', 'status'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of state.all()) {
+          for (const status of STATUSES) {
+            this.set(
+              { device: s.device.id, kind: s.device.kind, status },
+              s.health.status === status ? 1 : 0,
+            );
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_device_reason',
+      help: "1 for the reason of each device that is not online (a series per device's current reason)",
+      labelNames: ['device', 'kind', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of state.all()) {
+          if (s.health.reason)
+            this.set({ device: s.device.id, kind: s.device.kind, reason: s.health.reason }, 1);
+        }
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_device_last_seen_timestamp_seconds',
+      help: 'Unix time of the last reading from each device',
+      labelNames: ['device', 'kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of state.all()) {
+          if (s.lastSeen)
+            this.set({ device: s.device.id, kind: s.device.kind }, Date.parse(s.lastSeen) / 1000);
+        }
+      },
+    });
+    new Gauge({
+      name: 'gatehouse_probe_night',
+      help: 'Probes: 1 when the camera reports night (IR should be lit), 0 by day',
+      labelNames: ['device'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of state.all()) {
+          const night = (s.fields as { night?: boolean }).night;
+          if (s.device.kind === 'probe' && night !== undefined)
+            this.set({ device: s.device.id }, night ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
       name: 'gatehouse_sink_stat',
       help: 'Sink counters (points_written, points_dropped, spool_bytes, queue_depth…)',
       labelNames: ['sink', 'stat'],
-      registers: [this.registry],
+      registers,
       collect() {
         for (const sink of sinks()) {
           for (const [stat, v] of Object.entries(sink.stats())) this.set({ sink: sink.name, stat }, v);
         }
       },
     });
+    registerStatMetrics(this.registry, sinks);
   }
 
   handle(msg: BusMessage): void {
     if (msg.type === 'telemetry') this.readings.inc({ kind: msg.device.kind });
-    else if (msg.type === 'health' && msg.pollMs !== undefined && msg.health.status !== 'offline') {
-      this.pollSeconds.observe({ kind: msg.device.kind }, msg.pollMs / 1000);
+    else if (msg.type === 'health') {
+      const device = msg.device.id;
+      if (msg.errors > 0) this.pollErrors.inc({ device, reason: msg.health.reason ?? 'unknown' });
+      else if (msg.pollMs !== undefined)
+        this.pollSeconds.observe({ device, kind: msg.device.kind }, msg.pollMs / 1000);
     } else if (msg.type === 'event') this.events.inc({ type: msg.event.type });
+  }
+
+  /** Each update of a command record (CommandService.onUpdate): once at its first write, once at its end. */
+  command(rec: CommandRecord): void {
+    const first = rec.history[0];
+    const last = rec.history[rec.history.length - 1];
+    if (!first || !last) return;
+    const { action } = rec;
+    if (last.state === 'executing' && first.state === 'accepted') {
+      this.commandSeconds.observe({ action, until: 'first_write' }, seconds(first.at, last.at));
+    } else if (last.state === 'confirmed' || last.state === 'failed') {
+      this.commands.inc({
+        action,
+        outcome: last.state,
+        ...(rec.failure ? { reason: family(rec.failure) } : {}),
+      });
+      this.commandSeconds.observe({ action, until: 'final' }, seconds(first.at, last.at));
+    }
+  }
+
+  /** The embedded broker's counters (clients, messages in and out, refused logins). */
+  watchBroker(stats: () => Record<string, number>): void {
+    registerBrokerMetrics(this.registry, stats);
+  }
+
+  /** Free space where the spool, the uplink queue and the audit log live. */
+  watchDisk(dataDir: string): void {
+    registerDiskMetrics(this.registry, dataDir);
   }
 
   text(): Promise<string> {

@@ -46,6 +46,8 @@ export class GatehouseBroker {
   private wsServer?: HttpServer;
   private readonly detachers: (() => Promise<void>)[] = [];
   private closed = false;
+  /** For /metrics: PUBLISH packets from clients, deliveries to clients, refused logins. */
+  private readonly counts = { messages_in: 0, messages_out: 0, auth_failures: 0 };
 
   private constructor(
     readonly aedes: Aedes,
@@ -85,10 +87,21 @@ export class GatehouseBroker {
         const ok = holder.broker!.authorizeSubscribe(client, sub.topic);
         done(null, ok ? sub : null);
       },
-      authorizeForward: (client, packet) => downgradeToGrantedQos(client, packet),
+      authorizeForward: (client, packet) => {
+        holder.broker!.counts.messages_out++;
+        return downgradeToGrantedQos(client, packet);
+      },
     });
     const broker = new GatehouseBroker(aedes, store, opts.config, log, opts.village);
     holder.broker = broker;
+    aedes.on('publish', (_packet, client) => {
+      if (client) broker.counts.messages_in++;
+    });
+    aedes.on('connackSent', (packet) => {
+      const rc = packet.returnCode;
+      if (rc === CONNACK.BAD_USERNAME_OR_PASSWORD || rc === CONNACK.NOT_AUTHORIZED)
+        broker.counts.auth_failures++;
+    });
     aedes.on('clientDisconnect', (client) => broker.forgetLater(client.id));
     aedes.on('clientError', (client, err) =>
       log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'),
@@ -172,6 +185,10 @@ export class GatehouseBroker {
 
   get connectedClients(): number {
     return this.aedes.connectedClients;
+  }
+
+  stats(): Record<string, number> {
+    return { clients: this.aedes.connectedClients, ...this.counts };
   }
 
   /** Clean shutdown: retained `offline` on gateway/status, then close listeners, clients and the store. */
