@@ -32,7 +32,16 @@ export interface BarrierOptions {
   ratePerMin: number;
   /** The controller opens by itself for a waiting car (ticket/ANPR accepted); default on with random traffic. */
   autoOpen?: boolean;
+  /**
+   * A controller without its own safety: it takes a close whatever its loop and photo-eye
+   * say, and never reverses for a vehicle. Default off (the safe controller).
+   */
+  blind?: boolean;
+  /** An impact: the arm coming down below this angle onto a vehicle under it (default 30°). */
+  impactAngleDeg?: number;
 }
+
+const DEFAULT_IMPACT_ANGLE_DEG = 30;
 
 interface Car {
   dir: 'in' | 'out';
@@ -67,6 +76,11 @@ export class BarrierSim {
   cycles = 0;
   vehiclesIn = 0;
   vehiclesOut = 0;
+  /** Descents that reached below the impact angle with a vehicle under the arm (one per descent). */
+  impacts = 0;
+  private struckThisDescent = false;
+  /** The arm is coming down because a command said so (not the controller's own auto-close). */
+  private commandedClose = false;
   readonly faults = new Map<FaultName, { delayMs?: number }>();
   private cars: Car[] = [];
   private passagesSinceOpen = 0;
@@ -131,8 +145,12 @@ export class BarrierSim {
     if (fault === 'forced-open' && !active && this.state === 'open') this.state = 'closing';
   }
 
-  /** Apply a gate command the way a controller would; returns false when it refuses. */
-  command(action: CommandName, now = Date.now()): boolean {
+  /**
+   * Apply a gate command the way a controller would; returns false when it refuses.
+   * `ifClear`: a conditional close ("close if clear"), refused with a vehicle sensed even
+   * by a controller that has no safety of its own.
+   */
+  command(action: CommandName, now = Date.now(), opts: { ifClear?: boolean } = {}): boolean {
     this.tick(now);
     const blocked = this.underArm;
     switch (action) {
@@ -153,12 +171,26 @@ export class BarrierSim {
       case 'release':
         this.holdOpen = false;
         return true;
-      case 'close':
+      case 'close': {
         // The controller's own safety loop: no close with a vehicle on the loop or in the eye.
-        if (this.faultCode !== 0 || blocked || this.loopOccupied || this.photoEyeBlocked) return false;
+        const sensed = blocked || this.loopOccupied || this.photoEyeBlocked;
+        if (this.faultCode !== 0 || (sensed && (!this.opts.blind || opts.ifClear))) return false;
         this.holdOpen = false;
-        if (this.state !== 'closed') this.state = 'closing';
+        if (this.state !== 'closed') {
+          this.state = 'closing';
+          this.commandedClose = true;
+        }
         return true;
+      }
+    }
+  }
+
+  /** Striking needs a vehicle under the arm (crossing the loop or in the eye); one waiting before it is not hit. */
+  private countImpact(): void {
+    const below = this.angle < (this.opts.impactAngleDeg ?? DEFAULT_IMPACT_ANGLE_DEG);
+    if (below && this.underArm && !this.struckThisDescent) {
+      this.impacts++;
+      this.struckThisDescent = true;
     }
   }
 
@@ -195,14 +227,22 @@ export class BarrierSim {
       this.angle = Math.min(90, this.angle + (90 * dt) / this.opts.openMs);
       if (this.angle >= 90) this.state = 'open';
     } else if (this.state === 'closing') {
-      if (blocked())
+      if (blocked() && !this.opts.blind)
         this.state = 'opening'; // safety reversal
       else {
         this.angle = Math.max(0, this.angle - (90 * dt) / this.opts.closeMs);
+        this.countImpact();
         if (this.angle <= 0) this.state = 'closed';
       }
     }
     this.moveCars(now);
+    // A commanded close also yields to a vehicle arriving on the loop (it refuses to start on one).
+    const sensed = this.loopOccupied || this.photoEyeBlocked;
+    if (this.state === 'closing' && this.commandedClose && sensed && !this.opts.blind) this.state = 'opening';
+    if (this.state !== 'closing') {
+      this.commandedClose = false;
+      this.struckThisDescent = false;
+    }
     const autoClose =
       this.state === 'open' &&
       !this.holdOpen &&
@@ -279,6 +319,8 @@ export class BarrierSim {
       ...this.fields(now),
       powered: this.powered,
       faults: Object.fromEntries(this.faults),
+      blind: this.opts.blind === true,
+      impacts: this.impacts,
       queue: this.cars.map((c) => `${c.dir}:${c.phase}${c.tailgate ? ':tailgate' : ''}`),
       traffic: this.opts.traffic,
     };

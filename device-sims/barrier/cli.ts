@@ -14,7 +14,7 @@ listeners (any combination, at least one):
   --tcp HOST:PORT          Modbus TCP server (port 0 = pick a free one)
   --serial PATH            Modbus RTU on a serial device (e.g. one end of a socat pty pair)
   --rtu-tcp HOST:PORT      RTU framing over a TCP socket (serial device server mode)
-  --control HOST:PORT      HTTP JSON control: GET /state, GET /stats, POST /fault, POST /traffic
+  --control HOST:PORT      HTTP JSON control: GET /state, /stats, /closes; POST /fault, /traffic, /safety
 
 options:
   --unit N | --units 1,2,3 unit ids served (default 1); several ids share one line like an RS-485 drop
@@ -25,6 +25,8 @@ options:
   --open-ms N / --close-ms N  arm travel times (default 3000 / 3000)
   --traffic off|random|scripted  traffic model (default off); --rate-per-min N for random (default 6)
   --auto-open              controller opens by itself for a waiting car (default with random traffic)
+  --blind                  a controller without its own safety: closes on a vehicle, never reverses
+  --impact-angle N         an impact is the arm below N degrees onto a vehicle under it (default 30)
   --seed N                 random seed (default 1)
 
 prints one line with "listening" and the bound addresses; SIGINT/SIGTERM close cleanly.`;
@@ -55,6 +57,8 @@ export async function run(argv: string[]): Promise<void> {
       traffic: { type: 'string', default: 'off' },
       'rate-per-min': { type: 'string', default: '6' },
       'auto-open': { type: 'boolean' },
+      blind: { type: 'boolean' },
+      'impact-angle': { type: 'string', default: '30' },
       seed: { type: 'string', default: '1' },
     },
     strict: true,
@@ -83,6 +87,8 @@ export async function run(argv: string[]): Promise<void> {
       traffic,
       ratePerMin: Number(o['rate-per-min']),
       autoOpen: o['auto-open'],
+      blind: o.blind === true,
+      impactAngleDeg: Number(o['impact-angle']),
     });
     server.units.set(id, new UnitImage(id, profile, sim));
   }

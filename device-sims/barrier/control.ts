@@ -8,6 +8,8 @@ import type { SimServer } from './server.ts';
  *   GET  /stats                       requests served and the rate since start
  *   POST /fault   {unit, fault, active, delayMs?}
  *   POST /traffic {unit?, arrive: 'in'|'out', tailgate?} | {unit?, mode: 'random'|'scripted'|'off', ratePerMin?, autoOpen?}
+ *   POST /safety  {unit?, blind?, impactAngleDeg?}   blind: a controller without its own safety
+ *   GET  /closes                      every close each unit received, judged by the master's reads before it
  * `unit` omitted means every unit.
  */
 export async function startControl(
@@ -31,6 +33,21 @@ export async function startControl(
         ]),
       ),
     }),
+    'GET /closes': () => ({
+      units: Object.fromEntries([...server.units].map(([id, u]) => [id, u.closes])),
+    }),
+    'POST /safety': (b) => {
+      if (b.blind !== undefined && typeof b.blind !== 'boolean')
+        throw new HttpError(400, 'blind is true or false');
+      const angle = b.impactAngleDeg === undefined ? undefined : Number(b.impactAngleDeg);
+      if (angle !== undefined && !(angle >= 0 && angle <= 90))
+        throw new HttpError(400, 'impactAngleDeg is 0..90');
+      for (const u of units(b.unit)) {
+        if (typeof b.blind === 'boolean') u.sim.opts.blind = b.blind;
+        if (angle !== undefined) u.sim.opts.impactAngleDeg = angle;
+      }
+      return { ok: true };
+    },
     'GET /stats': () => {
       const s = (Date.now() - started) / 1000;
       return { served: server.served, seconds: s, perSecond: server.served / s };

@@ -5,12 +5,48 @@ import { registersOf, type SimProfile, type Table } from './profile.ts';
 
 interface Trigger {
   action: CommandName;
+  /** The profile's conditional close ("close if clear"). */
+  ifClear?: boolean;
   type: 'coil' | 'holding';
   address: number;
   value: number | boolean;
   /** Register holding the sequence number that comes with this command, if any. */
   sequenceAt?: number;
 }
+
+/** A read the master made of one lane sensor: what it was answered, and when (performance.now()). */
+interface SensorRead {
+  value: boolean;
+  at: number;
+}
+
+/**
+ * One close this unit received, judged by what the master had read of the lane before
+ * writing it: a close written after reading the lane occupied is the master's fault; one
+ * written after reading it clear, onto a lane that is occupied by the time the write
+ * arrives, is a race, with the read→write window measured here.
+ */
+export interface CloseRecord {
+  at: string;
+  accepted: boolean;
+  conditional: boolean;
+  /** What the last reads of the loop and the photo-eye before this write answered (undefined: never read). */
+  readLoop?: boolean;
+  readEye?: boolean;
+  /** From the older of those two reads to this write, ms. */
+  windowMs?: number;
+  occupiedAtWrite: boolean;
+  underArmAtWrite: boolean;
+  race: boolean;
+  /** The master's first read that answered the lane occupied after this close: arm angle then. */
+  detectAngleDeg?: number;
+  /** The first open or stop after this close, while the arm was not yet down: arm angle, and ms since detection. */
+  reversalAngleDeg?: number;
+  reversalMs?: number;
+}
+
+/** Closes kept per unit for GET /closes. */
+const MAX_CLOSES = 20_000;
 
 /**
  * A unit's Modbus register space as its profile lays it out. Reads see the barrier's
@@ -35,7 +71,20 @@ export class UnitImage {
    * closes arrived (and how many were carried out) with a vehicle on the loop or in
    * the photo-eye.
    */
-  readonly counts = { received: 0, accepted: 0, closesWhileOccupied: 0, closesExecutedWhileOccupied: 0 };
+  readonly counts = {
+    received: 0,
+    accepted: 0,
+    closesWhileOccupied: 0,
+    closesExecutedWhileOccupied: 0,
+    /** Closes written although the master's last read of the loop or the eye had answered occupied. */
+    closesAfterReadingOccupied: 0,
+    /** Closes written after reading the lane clear, onto a lane occupied by then. */
+    races: 0,
+  };
+  readonly closes: CloseRecord[] = [];
+  private readonly sensors: { loop?: Sensor; eye?: Sensor };
+  private readonly lastRead: { loop?: SensorRead; eye?: SensorRead } = {};
+  private current: { rec: CloseRecord; detectAt?: number } | undefined;
 
   constructor(
     readonly unit: number,
@@ -66,7 +115,22 @@ export class UnitImage {
         first = false;
       }
     }
+    const cond = profile.closeIfClear?.steps.find((st) => 'write' in st);
+    if (cond && 'write' in cond) {
+      const w = cond.write;
+      for (let i = 0; i < w.values.length + (w.sequence ? 1 : 0); i++) this.valid[w.type].add(w.address + i);
+      this.triggers.push({
+        action: 'close',
+        ifClear: true,
+        type: w.type,
+        address: w.address,
+        value: w.values[0]!,
+        sequenceAt: w.sequence ? w.address + w.values.length : undefined,
+      });
+    }
     if (profile.sequence) this.valid[profile.sequence.echo.type].add(profile.sequence.echo.address);
+    const where = (name: string) => profile.fields.find((f) => f.field === name);
+    this.sensors = { loop: where('loop_occupied'), eye: where('photo_eye_blocked') };
     this.refresh();
   }
 
@@ -86,11 +150,13 @@ export class UnitImage {
 
   readBits(type: 'coil' | 'discrete', address: number, count: number): boolean[] {
     this.refresh();
+    this.sawRead(type, address, count);
     return Array.from({ length: count }, (_, i) => this.img[type].get(address + i) ?? false);
   }
 
   readWords(type: 'input' | 'holding', address: number, count: number): number[] {
     this.refresh();
+    this.sawRead(type, address, count);
     return Array.from({ length: count }, (_, i) => this.img[type].get(address + i) ?? 0);
   }
 
@@ -99,14 +165,19 @@ export class UnitImage {
     for (const t of this.triggers) {
       if (t.type !== type || t.address < address || t.address >= address + values.length) continue;
       if (values[t.address - address] !== t.value) continue;
+      this.sim.tick();
       const occupied = this.sim.loopOccupied || this.sim.photoEyeBlocked;
-      const accepted = this.sim.command(t.action);
+      const underArm = this.sim.underArm;
+      const armDown = this.sim.state === 'closed';
+      const accepted = this.sim.command(t.action, Date.now(), { ifClear: t.ifClear === true });
       this.counts.received++;
       if (accepted) this.counts.accepted++;
       if (t.action === 'close' && occupied) {
         this.counts.closesWhileOccupied++;
         if (accepted) this.counts.closesExecutedWhileOccupied++;
       }
+      if (t.action === 'close') this.sawClose(accepted, occupied, underArm, t.ifClear === true);
+      else if (t.action === 'open' || t.action === 'stop') this.sawReversal(armDown);
       let sequence: number | undefined;
       if (t.sequenceAt !== undefined) {
         const s = this.img.holding.get(t.sequenceAt);
@@ -118,4 +189,55 @@ export class UnitImage {
       if (this.log.length > 50) this.log.shift();
     }
   }
+
+  /** Remember what the master was told about the lane, and spot its first sight of a vehicle after a close. */
+  private sawRead(type: Table, address: number, count: number): void {
+    const at = performance.now();
+    const covers = (f: Sensor | undefined) =>
+      f !== undefined && f.type === type && f.address >= address && f.address < address + count;
+    if (covers(this.sensors.loop)) this.lastRead.loop = { value: this.sim.loopOccupied, at };
+    if (covers(this.sensors.eye)) this.lastRead.eye = { value: this.sim.photoEyeBlocked, at };
+    const c = this.current;
+    const seen =
+      (covers(this.sensors.loop) && this.sim.loopOccupied) ||
+      (covers(this.sensors.eye) && this.sim.photoEyeBlocked);
+    if (c && c.rec.accepted && seen && c.detectAt === undefined && this.sim.state !== 'closed') {
+      c.detectAt = at;
+      c.rec.detectAngleDeg = round(this.sim.angle);
+    }
+  }
+
+  private sawClose(accepted: boolean, occupied: boolean, underArm: boolean, conditional: boolean): void {
+    const at = performance.now();
+    const { loop, eye } = this.lastRead;
+    const readOccupied = loop?.value === true || eye?.value === true;
+    const reads = [loop?.at, eye?.at].filter((x): x is number => x !== undefined);
+    const rec: CloseRecord = {
+      at: new Date().toISOString(),
+      accepted,
+      conditional,
+      ...(loop ? { readLoop: loop.value } : {}),
+      ...(eye ? { readEye: eye.value } : {}),
+      ...(reads.length ? { windowMs: round(at - Math.min(...reads), 3) } : {}),
+      occupiedAtWrite: occupied,
+      underArmAtWrite: underArm,
+      race: !readOccupied && occupied,
+    };
+    if (readOccupied) this.counts.closesAfterReadingOccupied++;
+    if (rec.race) this.counts.races++;
+    this.closes.push(rec);
+    if (this.closes.length > MAX_CLOSES) this.closes.shift();
+    this.current = { rec };
+  }
+
+  private sawReversal(armDown: boolean): void {
+    const c = this.current;
+    this.current = undefined;
+    if (!c || !c.rec.accepted || armDown) return;
+    c.rec.reversalAngleDeg = round(this.sim.angle);
+    if (c.detectAt !== undefined) c.rec.reversalMs = round(performance.now() - c.detectAt, 3);
+  }
 }
+
+type Sensor = SimProfile['fields'][number];
+const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;

@@ -49,6 +49,10 @@ export interface SimProfile {
   fields: FieldSpec[];
   sequence?: { echo: { type: 'input' | 'holding'; address: number } };
   commands: Partial<Record<CommandName, { steps: Step[] }>>;
+  /** A conditional close: carried out only while the loop and the photo-eye are clear. */
+  closeIfClear?: { steps: Step[] };
+  /** How a master reverses a closing arm; the controller just sees those commands arrive. */
+  reversal?: 'open' | 'stop-then-open';
 }
 
 const TABLES = ['coil', 'discrete', 'input', 'holding'] as const;
@@ -177,6 +181,7 @@ export function readProfile(text: string, source: string): SimProfile {
     const top = at(source, data).object([
       ...['name', 'vendor', 'description', 'wordOrder', 'byteOrder'],
       ...['fields', 'sequence', 'commands', 'faultCodes'],
+      ...['reversal', 'closeIfClear'],
     ]);
     if (typeof top.name !== 'string' || !top.name) at(`${source}: name`, top.name).fail('must be a name');
     const p: SimProfile = {
@@ -200,8 +205,7 @@ export function readProfile(text: string, source: string): SimProfile {
     }
     const cmds =
       top.commands === undefined ? {} : at(`${source}: commands`, top.commands).object([...COMMANDS]);
-    for (const [name, c] of Object.entries(cmds) as [CommandName, unknown][]) {
-      const where = `${source}: commands.${name}`;
+    const readCommand = (c: unknown, where: string) => {
       const steps = at(`${where}.steps`, at(where, c).object(['steps', 'description']).steps)
         .list()
         .map((s, i): Step => {
@@ -211,8 +215,14 @@ export function readProfile(text: string, source: string): SimProfile {
           return { waitMs: at(`${where}.steps.${i}.waitMs`, o.waitMs).int(0, 60_000) };
         });
       if (!steps.some((s) => 'write' in s)) at(where, c).fail('a command needs at least one write');
-      p.commands[name] = { steps };
-    }
+      return { steps };
+    };
+    for (const [name, c] of Object.entries(cmds) as [CommandName, unknown][])
+      p.commands[name] = readCommand(c, `${source}: commands.${name}`);
+    if (top.reversal !== undefined)
+      p.reversal = at(`${source}: reversal`, top.reversal).oneOf(['open', 'stop-then-open'] as const);
+    if (top.closeIfClear !== undefined)
+      p.closeIfClear = readCommand(top.closeIfClear, `${source}: closeIfClear`);
     checkOverlaps(p, source);
     return p;
   } catch (err) {

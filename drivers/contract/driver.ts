@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CanonicalFields, DeviceEvent, DeviceKind } from './canonical.ts';
+import type { BarrierFields, CanonicalFields, DeviceEvent, DeviceKind } from './canonical.ts';
 import type { FeatureStatus, Health } from './health.ts';
 
 /**
@@ -17,7 +17,19 @@ export interface Driver {
   connect(): Promise<void>;
   /** `urgent` reads (command confirmation) jump ahead of queued routine polls on a shared bus. */
   read(opts?: { urgent?: boolean }): Promise<ReadResult>;
-  execute(command: DriverCommand): Promise<unknown>;
+  execute(command: DriverCommand, opts?: ExecuteOptions): Promise<unknown>;
+  /**
+   * Optional, barriers: a narrow read of what watching a moving arm needs (SENSE_FIELDS),
+   * at the line's highest priority, as fast as the transport allows. Not a poll: nothing
+   * is published. A barrier without its own sensors reads what it knows of its arm.
+   */
+  sense?(): Promise<BarrierFields>;
+  /**
+   * Optional, barriers: bring a closing arm back up now, the way the device's profile
+   * declares its reversal (open, or stop then open), at the line's highest priority.
+   * `onWritten` fires when the device acknowledged the reversal's first write.
+   */
+  reverse?(opts?: Pick<ExecuteOptions, 'onWritten'>): Promise<unknown>;
   /** The driver's own view of health, for what read() cannot tell (e.g. degraded reasons). */
   health(): Health | undefined;
   /**
@@ -53,6 +65,26 @@ export const BARRIER_ACTION_WORDS: Record<BarrierAction, string> = {
   stop: 'stop the arm where it is',
   'reset-fault': 'clear a controller fault after the cause is fixed',
 };
+
+/** What a supervised read returns at least, where the device has it. */
+export const SENSE_FIELDS = [
+  'arm_state',
+  'arm_angle_deg',
+  'loop_occupied',
+  'photo_eye_blocked',
+  'fault_code',
+] as const;
+
+export interface ExecuteOptions {
+  /**
+   * Called with the device's lane sensors read just before the write, in the same bus
+   * turn where the transport allows it (no other request between); throwing refuses the
+   * command and nothing is written. The error thrown reaches the caller unchanged.
+   */
+  guard?: (sensed: BarrierFields) => void;
+  /** Called once the device acknowledged the command's first write: the arm may move from here on. */
+  onWritten?: () => void;
+}
 
 export type DriverCommand =
   { action: BarrierAction } | { action: 'set-ir-mode'; mode: 'on' | 'off' | 'auto' } | { action: 'snapshot' };

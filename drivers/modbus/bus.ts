@@ -2,13 +2,14 @@ import type { Logger } from 'pino';
 import { DeviceError } from '../contract/errors.ts';
 import { ModbusException, parseResponse } from './codec.ts';
 import { nowMs } from './timing.ts';
-import type { Exchange, Transport } from './transport.ts';
+import type { Transport } from './transport.ts';
 
 /**
  * One Modbus bus (a serial line, a device server, or a TCP endpoint): exactly one
- * transaction on the wire at a time. Urgent requests (commands, confirmation reads)
- * go first; routine polls are served round-robin across units so one busy unit
- * cannot starve the others. Retries wait off the bus, so a unit that times out
+ * transaction on the wire at a time. Supervision of a moving arm goes first (the
+ * line's other units wait: a car may be under it), then urgent requests (commands,
+ * confirmation reads); routine polls are served round-robin across units so one busy
+ * unit cannot starve the others. Retries wait off the bus, so a unit that times out
  * costs the line only its own timeouts.
  */
 export interface BusTiming {
@@ -19,8 +20,26 @@ export interface BusTiming {
   reconnectMs: number;
 }
 
+/**
+ * Who waits for whom on the line: supervision > urgent > routine > background (a
+ * commissioning sweep, served only when nothing else waits).
+ */
+export type Priority = 'supervise' | 'urgent' | 'routine' | 'background';
+
+export interface RequestOptions {
+  /** Shorthand for priority 'urgent' (kept for callers of the device contract's `read({urgent})`). */
+  urgent?: boolean;
+  priority?: Priority;
+  timeoutMs?: number;
+  retries?: number;
+}
+
+/** One request inside an exclusive group: straight onto the wire, no queue, no retry. */
+export type GroupRequest = (pdu: Buffer, timeoutMs?: number) => Promise<number[] | boolean[] | null>;
+
 export interface TransactionRecord {
   unit: number;
+  priority: Priority;
   startedAt: number;
   writtenAt: number;
   answeredAt: number;
@@ -33,12 +52,14 @@ export interface TransactionRecord {
 interface Job {
   unit: number;
   pdu: Buffer;
-  urgent: boolean;
+  priority: Priority;
   attempt: number;
   retries: number;
   timeoutMs: number;
   resolve: (v: number[] | boolean[] | null) => void;
   reject: (e: DeviceError) => void;
+  /** An exclusive group: the bus is held from its first request to its last. */
+  group?: (request: GroupRequest) => Promise<unknown>;
 }
 
 export function toDeviceError(err: unknown, unit: number): DeviceError {
@@ -59,7 +80,9 @@ export function toDeviceError(err: unknown, unit: number): DeviceError {
 const RETRYABLE = new Set(['timeout', 'crc-error', 'bad-response']);
 
 export class ModbusBus {
+  private readonly supervise: Job[] = [];
   private readonly urgent: Job[] = [];
+  private readonly background: Job[] = [];
   private readonly routine = new Map<number, Job[]>();
   /** When each unit last had a routine turn; the longest-waiting unit goes next. */
   private readonly lastTurn = new Map<number, number>();
@@ -83,27 +106,51 @@ export class ModbusBus {
   }
 
   get queueDepth(): number {
-    let n = this.urgent.length;
+    let n = this.supervise.length + this.urgent.length + this.background.length;
     for (const q of this.routine.values()) n += q.length;
     return n;
   }
 
   /** One request/answer; resolves with the data the answer carries (words, bits or null for writes). */
-  request(
-    unit: number,
-    pdu: Buffer,
-    opts: { urgent?: boolean; timeoutMs?: number; retries?: number } = {},
-  ): Promise<number[] | boolean[] | null> {
+  request(unit: number, pdu: Buffer, opts: RequestOptions = {}): Promise<number[] | boolean[] | null> {
     if (this.closed) return Promise.reject(new DeviceError('port-unavailable', `bus ${this.id} is closed`));
     return new Promise((resolve, reject) => {
       this.enqueue({
         unit,
         pdu,
-        urgent: opts.urgent ?? false,
+        priority: opts.priority ?? (opts.urgent ? 'urgent' : 'routine'),
         attempt: 0,
         retries: opts.retries ?? this.timing.retries,
-        timeoutMs: (opts.timeoutMs ?? this.timing.timeoutMs) + this.transport.wireBudgetMs(pdu),
+        timeoutMs: opts.timeoutMs ?? this.timing.timeoutMs,
         resolve,
+        reject,
+      });
+    });
+  }
+
+  /**
+   * Several requests to one unit as one turn of the bus: once the group starts, nothing
+   * else goes on the wire until it ends (an interlock read and the write it allows, with
+   * no other unit's request between them). A failed request fails the group, unretried:
+   * a retry would widen the very window the group exists to close.
+   */
+  exclusive<T>(
+    unit: number,
+    fn: (request: GroupRequest) => Promise<T>,
+    priority: Priority = 'supervise',
+  ): Promise<T> {
+    if (this.closed) return Promise.reject(new DeviceError('port-unavailable', `bus ${this.id} is closed`));
+    return new Promise<T>((resolve, reject) => {
+      let result: T;
+      this.enqueue({
+        unit,
+        pdu: Buffer.alloc(0),
+        priority,
+        attempt: 0,
+        retries: 0,
+        timeoutMs: this.timing.timeoutMs,
+        group: async (request) => (result = await fn(request)),
+        resolve: () => resolve(result),
         reject,
       });
     });
@@ -114,9 +161,10 @@ export class ModbusBus {
       job.reject(new DeviceError('port-unavailable', `bus ${this.id} is closed`));
       return;
     }
-    if (job.urgent) {
-      if (front) this.urgent.unshift(job);
-      else this.urgent.push(job);
+    if (job.priority !== 'routine') {
+      const q = { supervise: this.supervise, urgent: this.urgent, background: this.background }[job.priority];
+      if (front) q.unshift(job);
+      else q.push(job);
     } else {
       let q = this.routine.get(job.unit);
       if (!q) {
@@ -130,7 +178,7 @@ export class ModbusBus {
   }
 
   private next(): Job | undefined {
-    const u = this.urgent.shift();
+    const u = this.supervise.shift() ?? this.urgent.shift();
     if (u) return u;
     let best: number | undefined;
     for (const [unit, q] of this.routine) {
@@ -138,7 +186,7 @@ export class ModbusBus {
       if (best === undefined || (this.lastTurn.get(unit) ?? -1) < (this.lastTurn.get(best) ?? -1))
         best = unit;
     }
-    if (best === undefined) return undefined;
+    if (best === undefined) return this.background.shift();
     this.lastTurn.set(best, this.turns++);
     return this.routine.get(best)!.shift();
   }
@@ -174,24 +222,44 @@ export class ModbusBus {
   }
 
   private async run(job: Job): Promise<void> {
-    const startedAt = nowMs();
-    let ex: Exchange;
-    try {
-      await this.ensureOpen();
-      ex = await this.transport.transact(job.unit, job.pdu, job.timeoutMs);
-    } catch (err) {
-      this.fail(job, toDeviceError(err, job.unit));
+    if (job.group) {
+      const request: GroupRequest = (pdu, timeoutMs) =>
+        this.transact(job.unit, pdu, timeoutMs ?? job.timeoutMs, job.priority).catch((err: unknown) => {
+          throw toDeviceError(err, job.unit);
+        });
+      try {
+        await job.group(request);
+      } catch (err) {
+        // Wire failures already carry a reason; the group's own refusal (an interlock) passes as it is.
+        job.reject(err as DeviceError);
+        return;
+      }
+      job.resolve(null);
       return;
     }
     let data: number[] | boolean[] | null;
     try {
-      data = parseResponse(job.pdu, ex.pdu);
+      data = await this.transact(job.unit, job.pdu, job.timeoutMs, job.priority);
     } catch (err) {
       this.fail(job, toDeviceError(err, job.unit));
       return;
     }
-    this.onTransaction?.({ unit: job.unit, startedAt, ...ex, doneAt: nowMs() });
     job.resolve(data);
+  }
+
+  private async transact(
+    unit: number,
+    pdu: Buffer,
+    timeoutMs: number,
+    priority: Priority,
+  ): Promise<number[] | boolean[] | null> {
+    const startedAt = nowMs();
+    // Skip the await when the link is up: the request reaches the wire in this very turn.
+    if (!this.transport.isOpen) await this.ensureOpen();
+    const ex = await this.transport.transact(unit, pdu, timeoutMs + this.transport.wireBudgetMs(pdu));
+    const data = parseResponse(pdu, ex.pdu);
+    this.onTransaction?.({ unit, priority, startedAt, ...ex, doneAt: nowMs() });
+    return data;
   }
 
   private fail(job: Job, err: DeviceError): void {
@@ -208,7 +276,8 @@ export class ModbusBus {
   async close(): Promise<void> {
     this.closed = true;
     const err = new DeviceError('port-unavailable', `bus ${this.id} closed`);
-    for (const j of this.urgent.splice(0)) j.reject(err);
+    for (const q of [this.supervise, this.urgent, this.background])
+      for (const j of q.splice(0)) j.reject(err);
     for (const q of this.routine.values()) for (const j of q.splice(0)) j.reject(err);
     await this.transport.close();
   }

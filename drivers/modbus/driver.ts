@@ -1,8 +1,15 @@
 import type { BarrierFields } from '../contract/canonical.ts';
 import { online, type Health } from '../contract/health.ts';
 import { DeviceError, DriverError } from '../contract/errors.ts';
-import type { Driver, DriverCommand, DriverContext, ReadResult } from '../contract/driver.ts';
-import type { ModbusBus } from './bus.ts';
+import {
+  SENSE_FIELDS,
+  type Driver,
+  type DriverCommand,
+  type DriverContext,
+  type ExecuteOptions,
+  type ReadResult,
+} from '../contract/driver.ts';
+import type { ModbusBus, Priority } from './bus.ts';
 import {
   FC,
   readRequest,
@@ -12,7 +19,14 @@ import {
   writeSingleRegister,
 } from './codec.ts';
 import { BarrierEventTracker } from './events.ts';
-import { COMMANDS, type CommandName, type Profile, type WriteStep } from './profile.ts';
+import {
+  COMMANDS,
+  reversalCommands,
+  type Command,
+  type CommandName,
+  type Profile,
+  type WriteStep,
+} from './profile.ts';
 import { decodeFields, emptyImage, planReads, type ReadRange, type RegisterImage } from './registers.ts';
 
 const READ_FC = {
@@ -37,6 +51,9 @@ export interface BarrierDriverOptions {
 export class ModbusBarrierDriver implements Driver {
   readonly kind = 'barrier' as const;
   private readonly plan: ReadRange[];
+  /** The profile cut down to what watching a moving arm needs, and its (shorter) read plan. */
+  private readonly senseProfile: Profile;
+  private readonly sensePlan: ReadRange[];
   private readonly tracker: BarrierEventTracker;
   private state: Health | undefined;
   private failures = 0;
@@ -53,6 +70,9 @@ export class ModbusBarrierDriver implements Driver {
     private readonly opts: BarrierDriverOptions,
   ) {
     this.plan = planReads(profile);
+    const wanted: readonly string[] = SENSE_FIELDS;
+    this.senseProfile = { ...profile, fields: profile.fields.filter((f) => wanted.includes(f.field)) };
+    this.sensePlan = planReads(this.senseProfile);
     this.tracker = new BarrierEventTracker(profile.faultCodes);
   }
 
@@ -93,6 +113,30 @@ export class ModbusBarrierDriver implements Driver {
     return { fields, events: this.tracker.update(fields), health };
   }
 
+  /** The arm and the lane's sensors, ahead of everything else on the line; no retry, so no back-off wait. */
+  async sense(): Promise<BarrierFields> {
+    try {
+      const img = await this.readPlan(this.sensePlan, (pdu) =>
+        this.bus.request(this.unit, pdu, { priority: 'supervise', retries: 0 }),
+      );
+      return decodeFields(this.senseProfile, img);
+    } catch (err) {
+      throw this.failed(err as DeviceError);
+    }
+  }
+
+  private async readPlan(
+    plan: ReadRange[],
+    request: (pdu: Buffer) => Promise<number[] | boolean[] | null>,
+  ): Promise<RegisterImage> {
+    const img: RegisterImage = emptyImage();
+    for (const r of plan) {
+      const data = await request(readRequest(READ_FC[r.type], r.address, r.count));
+      (data ?? []).forEach((v, i) => (img[r.type] as Map<number, number | boolean>).set(r.address + i, v));
+    }
+    return img;
+  }
+
   private sinceFor(status: Health['status'], reason: string | undefined): string {
     const s = this.state;
     return s && s.status === status && s.reason === reason ? s.since : new Date().toISOString();
@@ -115,14 +159,52 @@ export class ModbusBarrierDriver implements Driver {
     return err;
   }
 
-  async execute(command: DriverCommand): Promise<{ action: CommandName; sequence?: number }> {
+  async execute(
+    command: DriverCommand,
+    opts: ExecuteOptions = {},
+  ): Promise<{ action: CommandName; sequence?: number; conditional?: true }> {
     const action = command.action as CommandName;
-    const cmd = (COMMANDS as readonly string[]).includes(action) ? this.profile.commands[action] : undefined;
+    const known = (COMMANDS as readonly string[]).includes(action);
+    // A controller-side "close if clear" takes the last look itself: prefer it to a plain close.
+    const conditional = action === 'close' && this.profile.closeIfClear !== undefined;
+    const cmd = conditional ? this.profile.closeIfClear : known ? this.profile.commands[action] : undefined;
     if (!cmd) {
       throw new DriverError('unsupported', `profile ${this.profile.name} has no command "${command.action}"`);
     }
-    let sequence: number | undefined;
     this.tracker.commanded(action); // before the write: a poll may see the arm move before we return
+    const sequence = await this.write(cmd, 'urgent', opts);
+    this.ctx.log.debug({ device: this.id, action, sequence, conditional }, 'command written');
+    return {
+      action,
+      ...(sequence === undefined ? {} : { sequence }),
+      ...(conditional ? { conditional: true as const } : {}),
+    };
+  }
+
+  /** The profile's reversal (open, or stop then open), each write ahead of everything else on the line. */
+  async reverse(opts: Pick<ExecuteOptions, 'onWritten'> = {}): Promise<{ reversal: CommandName[] }> {
+    const names = reversalCommands(this.profile);
+    let first = true;
+    for (const name of names) {
+      const cmd = this.profile.commands[name];
+      if (!cmd) throw new DriverError('unsupported', `profile ${this.profile.name} has no command "${name}"`);
+      this.tracker.commanded(name);
+      await this.write(cmd, 'supervise', first ? opts : {});
+      first = false;
+    }
+    this.ctx.log.debug({ device: this.id, reversal: names }, 'reversal written');
+    return { reversal: names };
+  }
+
+  /**
+   * Write a command's steps. With a guard, the first write goes out in one exclusive turn
+   * of the bus right after a fresh read of the lane's sensors, so no other request can
+   * widen the window between the interlock and the write.
+   */
+  private async write(cmd: Command, priority: Priority, opts: ExecuteOptions): Promise<number | undefined> {
+    let sequence: number | undefined;
+    let first = true;
+    let refusal: unknown;
     try {
       for (const step of cmd.steps) {
         if ('waitMs' in step) {
@@ -133,23 +215,38 @@ export class ModbusBarrierDriver implements Driver {
           this.seq = (this.seq % 0xffff) + 1;
           sequence = this.seq;
         }
-        await this.bus.request(this.unit, writePdu(step.write, sequence), { urgent: true });
+        const pdu = writePdu(step.write, sequence);
+        const guard = first ? opts.guard : undefined;
+        if (guard) {
+          await this.bus.exclusive(this.unit, async (request) => {
+            const sensed = decodeFields(this.senseProfile, await this.readPlan(this.sensePlan, request));
+            try {
+              guard(sensed);
+            } catch (err) {
+              refusal = err;
+              throw err;
+            }
+            await request(pdu);
+          });
+        } else await this.bus.request(this.unit, pdu, { priority });
+        if (first) opts.onWritten?.();
+        first = false;
       }
     } catch (err) {
+      if (err === refusal) throw err;
       throw this.failed(err as DeviceError);
     }
-    if (sequence !== undefined) await this.checkEcho(sequence);
-    this.ctx.log.debug({ device: this.id, action, sequence }, 'command written');
-    return sequence === undefined ? { action } : { action, sequence };
+    if (sequence !== undefined) await this.checkEcho(sequence, priority);
+    return sequence;
   }
 
   /** The controller copies an accepted command's sequence number to its echo register. */
-  private async checkEcho(sequence: number): Promise<void> {
+  private async checkEcho(sequence: number, priority: Priority): Promise<void> {
     const echo = this.profile.sequence!.echo;
     let seen: number | undefined;
     for (let i = 0; i < 3; i++) {
       const req = readRequest(READ_FC[echo.type], echo.address, 1);
-      const words = (await this.bus.request(this.unit, req, { urgent: true }).catch((e: unknown) => {
+      const words = (await this.bus.request(this.unit, req, { priority }).catch((e: unknown) => {
         throw this.failed(e as DeviceError);
       })) as number[];
       seen = words[0];

@@ -105,6 +105,18 @@ export const ProfileSchema = Type.Object(
       ),
     ),
     commands: Type.Partial(Type.Object(Object.fromEntries(COMMANDS.map((c) => [c, CommandSchema])))),
+    /**
+     * How the gateway brings a closing arm back up when a vehicle appears: `open`, or
+     * `stop-then-open` for controllers that ignore an open while the motor runs down.
+     * Absent: `open`. The commands named must be in `commands`.
+     */
+    reversal: Type.Optional(lit('open', 'stop-then-open')),
+    /**
+     * A conditional close ("close if clear"): the controller carries it out only while its
+     * own loop and photo-eye are clear. When given, the gateway writes it instead of
+     * `commands.close`, so the last check happens in the controller itself.
+     */
+    closeIfClear: Type.Optional(CommandSchema),
     faultCodes: Type.Optional(Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.String())),
   },
   { additionalProperties: false },
@@ -154,11 +166,14 @@ function semanticProblems(p: Static<typeof ProfileSchema>): CheckProblem[] {
       out.push({ path: ['fields', i, 'field'], message: `${n} is mapped twice` });
   });
   const triggers = new Map<string, string>();
-  for (const [name, cmd] of Object.entries(p.commands)) {
+  const written = Object.entries(p.commands);
+  if (p.closeIfClear) written.push(['closeIfClear', p.closeIfClear]);
+  for (const [name, cmd] of written) {
     if (!cmd) continue;
+    const where = name === 'closeIfClear' ? ['closeIfClear', 'steps'] : ['commands', name, 'steps'];
     cmd.steps.forEach((s, i) => {
       if (!('write' in s)) return;
-      const at = ['commands', name, 'steps', i, 'write'];
+      const at = [...where, i, 'write'];
       const w = s.write;
       if (w.values.some((v) => typeof v !== (w.type === 'coil' ? 'boolean' : 'number'))) {
         out.push({
@@ -174,15 +189,24 @@ function semanticProblems(p: Static<typeof ProfileSchema>): CheckProblem[] {
     // The first write triggers the action at the controller; two commands must differ there.
     const first = cmd.steps.find((s) => 'write' in s);
     if (!first || !('write' in first)) {
-      out.push({ path: ['commands', name, 'steps'], message: 'a command needs at least one write' });
+      out.push({ path: where, message: 'a command needs at least one write' });
       continue;
     }
     const key = `${first.write.type}:${first.write.address}=${String(first.write.values[0])}`;
     const prev = triggers.get(key);
-    if (prev) out.push({ path: ['commands', name, 'steps'], message: `same first write as ${prev}` });
+    if (prev) out.push({ path: where, message: `same first write as ${prev}` });
     triggers.set(key, name);
   }
+  for (const needed of p.reversal ? reversalCommands(p) : []) {
+    if (!p.commands[needed])
+      out.push({ path: ['reversal'], message: `the reversal sends ${needed}, which \`commands\` lacks` });
+  }
   return out;
+}
+
+/** The commands a reversal sends, in order. */
+export function reversalCommands(p: Pick<Profile, 'reversal'>): CommandName[] {
+  return p.reversal === 'stop-then-open' ? ['stop', 'open'] : ['open'];
 }
 
 /** Parse and validate profile text; `source` names the file in errors (DriverError profile-invalid). */

@@ -17,6 +17,14 @@ export const RelayOptionsSchema = Type.Object(
       description: 'bistable: relay held active while the arm is to stay open; monostable: a pulse opens',
     }),
     pulseMs: Type.Integer({ minimum: 50, maximum: 10_000, default: 500 }),
+    travelMs: Type.Optional(
+      Type.Integer({
+        minimum: 100,
+        maximum: 60_000,
+        description:
+          'how long the arm takes to come down: the relay cannot tell, so the arm reads closing that long after a close and the gateway supervises the whole descent (absent: closed at once)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,7 +1,7 @@
 import type { ArmState, BarrierFields } from '../contract/canonical.ts';
 import { online, type Health } from '../contract/health.ts';
 import { DeviceError, DriverError } from '../contract/errors.ts';
-import type { Driver, DriverCommand, DriverContext, ReadResult } from '../contract/driver.ts';
+import type { Driver, DriverCommand, DriverContext, ExecuteOptions, ReadResult } from '../contract/driver.ts';
 import type { OnvifDeviceOptions, RelayOptions } from './options.ts';
 import { OnvifSession } from './session.ts';
 import { all, attr, esc, pick, text } from './xml.ts';
@@ -23,6 +23,8 @@ export class OnvifRelayBarrierDriver implements Driver {
   private active = false;
   private holdOpen = false;
   private pulsedOpenAt = 0;
+  /** Until when a commanded close is still bringing the arm down (relay.travelMs). */
+  private closingUntil = 0;
   private current: Health | undefined;
 
   constructor(
@@ -90,6 +92,21 @@ export class OnvifRelayBarrierDriver implements Driver {
   async read(): Promise<ReadResult> {
     const reported = await this.guard(() => this.readRelay());
     if (reported !== undefined) this.active = reported;
+    const fields: BarrierFields = { arm_state: this.arm(), hold_open: this.holdOpen };
+    if (this.current?.status !== 'online') this.current = online();
+    return { fields, health: this.current };
+  }
+
+  /**
+   * The arm as the relay implies it, without asking the camera: supervision reads this
+   * many times a second, and the lane's sensors (on another device) say the rest.
+   */
+  async sense(): Promise<BarrierFields> {
+    return { arm_state: this.arm() };
+  }
+
+  private arm(): ArmState {
+    if (!this.active && !this.holdOpen && Date.now() < this.closingUntil) return 'closing';
     let arm: ArmState;
     if (this.relay.mode === 'bistable') arm = this.active ? 'open' : 'closed';
     // A pulse only starts the controller's own cycle: "opening" for a typical arm travel,
@@ -101,12 +118,29 @@ export class OnvifRelayBarrierDriver implements Driver {
           : Date.now() - this.pulsedOpenAt < ARM_TRAVEL_MS
             ? 'opening'
             : 'unknown';
-    const fields: BarrierFields = { arm_state: arm, hold_open: this.holdOpen };
-    if (this.current?.status !== 'online') this.current = online();
-    return { fields, health: this.current };
+    return arm;
   }
 
-  async execute(command: DriverCommand): Promise<unknown> {
+  /** Back up at once: energise the relay (bistable) or pulse it (monostable). */
+  async reverse(opts: Pick<ExecuteOptions, 'onWritten'> = {}): Promise<unknown> {
+    const bistable = this.relay.mode === 'bistable';
+    await this.guard(async () => {
+      await this.setRelay(this.relay.token, true);
+      this.closingUntil = 0;
+      this.pulsedOpenAt = Date.now();
+      this.active = true;
+      opts.onWritten?.();
+      if (!bistable) {
+        await sleep(this.relay.pulseMs);
+        await this.setRelay(this.relay.token, false);
+        this.active = false;
+      }
+    });
+    this.ctx.log.info({ device: this.id, relay: this.relay.token }, 'relay reversed a closing arm');
+    return { reversal: ['open'], relayActive: this.active };
+  }
+
+  async execute(command: DriverCommand, opts: ExecuteOptions = {}): Promise<unknown> {
     const a = command.action;
     const bistable = this.relay.mode === 'bistable';
     await this.guard(async () => {
@@ -128,6 +162,8 @@ export class OnvifRelayBarrierDriver implements Driver {
           await this.setRelay(this.relay.token, false);
           this.active = false;
           this.holdOpen = false;
+          if (a === 'close' && this.relay.travelMs) this.closingUntil = Date.now() + this.relay.travelMs;
+          if (a === 'close') opts.onWritten?.();
           if (a === 'close' && !bistable && this.relay.closeToken) await this.pulse(this.relay.closeToken);
           break;
         default:
