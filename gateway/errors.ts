@@ -143,6 +143,16 @@ export const ERRORS = {
     message: '{detail}',
     means: "the command line does not parse; the detail is the parser's complaint and the usage",
   },
+  GH_STATUS_UNREACHABLE: {
+    status: 503,
+    message: 'no answer from the gateway at {url}: {detail}',
+    means: '`gatehouse status` could not reach the API (not running, wrong --url, a firewall); it exits 2',
+  },
+  GH_STATUS_REFUSED: {
+    status: 502,
+    message: 'the gateway at {url} answered {status}: {detail}',
+    means: '`gatehouse status` got an error answer (401: a missing or wrong token); it exits 2',
+  },
   // MQTT
   GH_MQTT_COMMAND_INVALID: {
     status: 400,

@@ -9,6 +9,7 @@ commands:
   check           validate a village config and print what it describes (--config FILE)
   hash-password   read a password on stdin, print its scrypt hash for broker.users[].passwordHash
   discover        find ONVIF cameras (--cidr / --hosts / --interface) for commissioning
+  status          the health of a running gateway as a table or JSON; exit 0 online, 1 degraded, 2 offline
 
 "gatehouse <command> --help" tells more.`;
 
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<{ [k: string]: (argv: string[]) => 
   check: () => import('./check.ts'),
   'hash-password': () => import('./hash-password.ts'),
   discover: () => import('./discover.ts'),
+  status: () => import('./status.ts'),
 };
 
 const [command, ...argv] = process.argv.slice(2);
