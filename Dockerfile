@@ -26,11 +26,13 @@ COPY drivers/modbus/profiles ./drivers/modbus/profiles
 COPY drivers/mqtt/profiles ./drivers/mqtt/profiles
 COPY dashboards/status-page ./dashboards/status-page
 # dialout: RS-485 adapters (/dev/ttyUSB*) mapped into the container belong to that group.
-RUN groupadd --system gatehouse \
- && useradd --system --gid gatehouse --groups dialout --home-dir /var/lib/gatehouse \
+# A fixed uid/gid (999, what --system picked before): the host's config directory is
+# chowned to it so that commissioning can save into village.yaml (docs/deploy.md).
+RUN groupadd --system --gid 999 gatehouse \
+ && useradd --system --uid 999 --gid gatehouse --groups dialout --home-dir /var/lib/gatehouse \
       --shell /usr/sbin/nologin gatehouse \
  && mkdir -p /var/lib/gatehouse /etc/gatehouse \
- && chown gatehouse:gatehouse /var/lib/gatehouse
+ && chown gatehouse:gatehouse /var/lib/gatehouse /etc/gatehouse
 USER gatehouse
 EXPOSE 8080 1883
 VOLUME /var/lib/gatehouse
