@@ -87,6 +87,52 @@ export const ERRORS = {
     message: 'invalid device: {problems}',
     means: 'a device saved during commissioning breaks a config rule',
   },
+  // commissioning: live changes and the config file they are saved to
+  GH_DEVICE_BUSY: {
+    status: 409,
+    message:
+      'device "{device}" has a gate command under way; change or remove it once the command has finished',
+    means:
+      'commissioning tried to change or remove a barrier while a command for it was accepted or executing',
+  },
+  GH_BUS_INVALID: {
+    status: 400,
+    message: 'invalid bus: {problems}',
+    means:
+      'a bus added during commissioning breaks the bus schema, or its id is taken; each problem names the field',
+  },
+  GH_BUS_NOT_FOUND: {
+    status: 404,
+    message: 'no bus with id "{bus}" (known: {known})',
+    means: 'a sweep or a bus removal names a bus the running gateway does not have',
+  },
+  GH_BUS_IN_USE: {
+    status: 409,
+    message: 'bus "{bus}" still carries {devices}; remove those devices or move them to another bus first',
+    means: 'a bus removal while devices are on it: they would lose their line',
+  },
+  GH_SCAN_RUNNING: {
+    status: 409,
+    message: 'bus "{bus}" is already being swept; watch that sweep\'s job or wait for it to finish',
+    means: 'a second sweep of one bus would only slow both and the polling on it',
+  },
+  GH_CONFIG_REFUSED: {
+    status: 409,
+    message: 'nothing was changed: {file} would not load after this change: {detail}',
+    means:
+      'the config file as it is on disk, with the change applied, fails the loader (often a hand edit since the gateway started); the detail names file:line:column',
+  },
+  GH_CONFIG_WRITE: {
+    status: 500,
+    message: 'nothing was changed: could not save {file}: {detail}',
+    means:
+      'the village config could not be written (a read-only mount, a full disk, permissions); the running gateway is left as it was, so memory and file agree',
+  },
+  GH_GATEWAY_UNREACHABLE: {
+    status: 502,
+    message: 'cannot reach the gateway at {url}: {detail}',
+    means: 'a commissioning command (scan-modbus, add, remove) found no gateway answering at --url',
+  },
   GH_DEVICE_NOT_FOUND: {
     status: 404,
     message: 'no device with id "{device}"',
