@@ -44,4 +44,34 @@ export interface DriverPlugin<Options extends TObject = TObject> {
   create(device: DeviceConfig<Static<Options>>, env: PluginEnv): Driver;
   /** Release what the plugin shares between devices (serial lines, sockets). */
   closeAll?(): Promise<void>;
+  /** Release one shared line once its bus has left the config (no device uses it any more). */
+  closeBus?(busId: string): Promise<void>;
+  /**
+   * Sweep a bus for answering units and tell, by each profile's signature, what each
+   * one is. Goes through the same line polling uses, without starving it.
+   */
+  scan?(request: BusScan, env: Pick<PluginEnv, 'log' | 'buses'>): Promise<ScanHit[]>;
+}
+
+export interface ScanProgress {
+  done: number;
+  total: number;
+  found: number;
+}
+
+export interface BusScan {
+  bus: string;
+  units: readonly number[];
+  /** Wait per unit: short, since most addresses of a sweep are silent. */
+  timeoutMs?: number;
+  onProgress?(p: ScanProgress): void;
+  signal?: AbortSignal;
+}
+
+export interface ScanHit {
+  unit: number;
+  /** Profiles whose signature the unit fits, best first; empty when none does. */
+  profiles: string[];
+  /** What was seen, in the installer's words (an exception, no known signature). */
+  detail?: string;
 }

@@ -6,7 +6,7 @@ import { ERRORS } from '../errors.ts';
  * each answer a route can give, errors included (their shape is gateway/api/errors.ts's).
  */
 
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 422 | 502 | 504;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 422 | 500 | 502 | 504;
 
 const WHEN: Record<ErrorStatus, string> = {
   400: 'the request does not fit the route: one sentence per bad field',
@@ -15,6 +15,7 @@ const WHEN: Record<ErrorStatus, string> = {
   404: 'no such device, command, site or job',
   409: 'a conflict with what the gateway or the device holds',
   422: 'the device cannot do this',
+  500: 'the gateway could not do it (e.g. GH_CONFIG_WRITE: the config file could not be saved, nothing was changed)',
   502: 'the device failed; `reason` is its health reason',
   504: 'the device did not answer in time; `reason` is its health reason',
 };

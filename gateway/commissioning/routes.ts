@@ -7,6 +7,7 @@ import { AUTH_ERRORS, errors } from '../api/schemas.ts';
 import type { ApiPlugin } from '../api/server.ts';
 import { GatehouseError } from '../errors.ts';
 import type { CommissioningTarget } from './service.ts';
+import { ScanHitSchema } from './job-schemas.ts';
 import { Jobs } from './jobs.ts';
 
 const DiscoverBody = Type.Object(
@@ -54,12 +55,17 @@ const DiscoveredSchema = Type.Object(
 
 const JobSchema = Type.Object({
   id: Type.String(),
-  kind: Type.String({ description: 'discover' }),
+  kind: Type.String({ description: 'discover or scan-modbus' }),
   state: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
   progress: Type.Object({ done: Type.Integer(), total: Type.Integer(), found: Type.Integer() }),
   startedAt: Type.String(),
   finishedAt: Type.Optional(Type.String()),
-  result: Type.Optional(Type.Array(DiscoveredSchema, { description: 'the cameras found, once done' })),
+  result: Type.Optional(
+    Type.Union([
+      Type.Array(DiscoveredSchema, { description: 'discover: the cameras found, once done' }),
+      Type.Array(ScanHitSchema, { description: 'scan-modbus: the units that answered, once done' }),
+    ]),
+  ),
   error: Type.Optional(Type.String()),
 });
 
@@ -84,10 +90,9 @@ const SavedSchema = Type.Object(
  * definition against the real device without saving it, then save it: it is checked
  * by the same schema as the YAML, starts polling at once and is written to the config.
  */
-export function commissioningRoutes(target: CommissioningTarget): ApiPlugin {
+export function commissioningRoutes(target: CommissioningTarget, jobs = new Jobs()): ApiPlugin {
   return async (app: FastifyInstance, ctx: ApiContext) => {
     const r = app.withTypeProvider<TypeBoxTypeProvider>();
-    const jobs = new Jobs();
     const admin = requireRole(ctx.tokens, 'admin');
 
     r.post(

@@ -1,16 +1,30 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { unlink } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { parseDocument } from 'yaml';
+import type { Document } from 'yaml';
 import { checkDevice } from '../config/load.ts';
 import type { DeviceConfig, DriverPlugin } from '../../drivers/contract/plugin.ts';
 import type { DeviceRegistry } from '../core/registry.ts';
 import { DeviceError } from '../../drivers/contract/errors.ts';
 import { normalize } from '../core/normalizer.ts';
+import { GatehouseError } from '../errors.ts';
+import { ConfigStore, type Saved, type SavedChange } from './config-store.ts';
+import { externalizeSecrets, type Externalized } from './typed-secrets.ts';
+import { appendEntry, removeEntry, replaceEntry } from './yaml-edit.ts';
+import { BusCommissioning } from './buses.ts';
+
+export type { Saved };
 
 export interface CommissioningTarget {
   testDevice(raw: Record<string, unknown>): Promise<TestOutcome>;
-  saveDevice(raw: Record<string, unknown>): Promise<{ id: string; savedTo?: string }>;
+  saveDevice(raw: Record<string, unknown>): Promise<Saved>;
+}
+
+/** Changes to what is already there: devices and buses, live and in the file. */
+export interface CommissioningChanges {
+  changeDevice(id: string, raw: Record<string, unknown>): Promise<Saved>;
+  removeDevice(id: string): Promise<Saved>;
+  readonly buses: BusCommissioning;
 }
 
 export interface TestOutcome {
@@ -22,50 +36,54 @@ export interface TestOutcome {
 }
 
 const TEST_TIMEOUT_MS = 10_000;
+const NO_SECRET: Externalized = { stored: {}, undo: async () => undefined };
 
-/** Installer work on a running gateway: try a device definition, then add it for good. */
-export class Commissioning implements CommissioningTarget {
+/**
+ * Installer work on a running gateway: try a definition, add it, change or remove it,
+ * with no restart. Every change is validated, written to the config file, and only then
+ * made live: writing is what fails in the field (a read-only mount, a full disk), and a
+ * refused write must leave no trace on MQTT or in InfluxDB of a device that never was.
+ * Should the live step fail after the write, the file is put back. Changes run one at
+ * a time, so the file and the registry never see two at once.
+ */
+export class Commissioning implements CommissioningTarget, CommissioningChanges {
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly store: ConfigStore;
+  readonly buses: BusCommissioning;
+
   constructor(
     private readonly registry: DeviceRegistry,
     private readonly plugins: readonly DriverPlugin[],
-    private readonly buses: Map<string, Record<string, unknown>>,
+    busMap: Map<string, Record<string, unknown>>,
     private readonly dataDir: string,
-    private readonly configFile: string | undefined,
+    configFile: string | undefined,
     private readonly log: Logger,
-  ) {}
+    /** True while a gate command for the device is accepted or executing. */
+    private readonly busy: (device: string) => boolean = () => false,
+  ) {
+    this.store = new ConfigStore(configFile, plugins);
+    this.buses = new BusCommissioning(registry, plugins, busMap, this.store, log, (fn) => this.serial(fn));
+  }
 
-  /**
-   * Installers type a password into a form; it never goes into the YAML. A plain
-   * password is written to a 0600 file under the data dir and referenced from there.
-   */
-  private externalizeSecrets(raw: Record<string, unknown>): Record<string, unknown> {
-    const dev = { ...raw };
-    if (
-      typeof dev.password === 'string' &&
-      typeof dev.id === 'string' &&
-      /^[a-z0-9][a-z0-9_-]*$/.test(dev.id)
-    ) {
-      const dir = path.join(this.dataDir, 'secrets');
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      const file = path.join(dir, `${dev.id}.password`);
-      writeFileSync(file, dev.password, { mode: 0o600 });
-      chmodSync(file, 0o600);
-      dev.password = { file };
-    }
-    return dev;
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /**
    * Check a definition as the YAML would be checked. A typed-in password is held in
    * memory only: a test or a refused definition must leave no secret file behind.
    */
-  private check(raw: Record<string, unknown>): DeviceConfig {
+  private check(raw: Record<string, unknown>, replacing?: string): DeviceConfig {
     const { password, ...rest } = raw;
     const typed = typeof password === 'string';
+    const ids = new Set(this.registry.all().map((e) => e.config.id));
+    if (replacing) ids.delete(replacing);
     const config = checkDevice(typed ? rest : raw, this.plugins, {
-      buses: this.buses,
-      existingIds: new Set(this.registry.all().map((e) => e.config.id)),
-      baseDir: this.configFile ? path.dirname(this.configFile) : process.cwd(),
+      buses: this.buses.map,
+      existingIds: ids,
+      baseDir: this.store.baseDir,
     });
     return typed ? { ...config, password } : config;
   }
@@ -76,7 +94,7 @@ export class Commissioning implements CommissioningTarget {
     const log = this.log.child({ device: config.id, commissioning: true });
     const driver = plugin.create(config, {
       log,
-      buses: this.buses,
+      buses: this.buses.map,
       context: () => ({ log, emit: () => undefined, dataDir: path.join(this.dataDir, 'commissioning') }),
     });
     const started = performance.now();
@@ -112,18 +130,106 @@ export class Commissioning implements CommissioningTarget {
     }
   }
 
-  async saveDevice(raw: Record<string, unknown>): Promise<{ id: string; savedTo?: string }> {
-    const config = this.check(raw);
-    const stored = this.externalizeSecrets(raw);
-    const entry = this.registry.add(config);
-    entry.poller.start();
-    this.log.info({ device: config.id, driver: config.driver }, `device ${config.id} added by commissioning`);
-    if (!this.configFile || !existsSync(this.configFile)) return { id: config.id };
-    // Edit the YAML as a document so the installer's comments and layout survive.
-    const doc = parseDocument(readFileSync(this.configFile, 'utf8'));
-    if (!doc.has('devices')) doc.set('devices', doc.createNode([]));
-    (doc.get('devices') as { add(v: unknown): void }).add(doc.createNode(stored));
-    writeFileSync(this.configFile, doc.toString());
-    return { id: config.id, savedTo: this.configFile };
+  saveDevice(raw: Record<string, unknown>): Promise<Saved> {
+    return this.serial(async () => {
+      const checked = this.check(raw);
+      const { saved, secret } = await this.save(raw, (doc, stored) => appendEntry(doc, 'devices', stored));
+      const config = saved ? deviceIn(saved, checked.id) : checked;
+      await this.live(saved, secret, () => this.start(config));
+      this.log.info(
+        { device: config.id, driver: config.driver },
+        `device ${config.id} added by commissioning`,
+      );
+      return saved ? { id: config.id, savedTo: saved.file } : { id: config.id };
+    });
   }
+
+  changeDevice(id: string, raw: Record<string, unknown>): Promise<Saved> {
+    return this.serial(async () => {
+      const before = this.existing(id);
+      if (raw.id !== undefined && raw.id !== id) {
+        throw new GatehouseError('GH_API_BAD_REQUEST', {
+          detail: `body.id "${String(raw.id)}" is not "${id}": to rename a device, remove it and add it again`,
+        });
+      }
+      const def = { ...raw, id };
+      const checked = this.check(def, id);
+      const { saved, secret } = await this.save(def, (doc, stored) => {
+        if (!replaceEntry(doc, 'devices', id, stored)) appendEntry(doc, 'devices', stored);
+      });
+      const config = saved ? deviceIn(saved, id) : checked;
+      await this.registry.remove(id);
+      await this.live(
+        saved,
+        secret,
+        () => this.start(config),
+        () => this.start(before.config),
+      );
+      this.log.info({ device: id, driver: config.driver }, `device ${id} changed by commissioning`);
+      return saved ? { id, savedTo: saved.file } : { id };
+    });
+  }
+
+  removeDevice(id: string): Promise<Saved> {
+    return this.serial(async () => {
+      this.existing(id);
+      const saved = await this.store.change((doc) => removeEntry(doc, 'devices', id));
+      await this.registry.remove(id);
+      // A password typed in at commissioning has no other user.
+      await unlink(path.join(this.dataDir, 'secrets', `${id}.password`)).catch(() => undefined);
+      this.log.info({ device: id }, `device ${id} removed by commissioning`);
+      return saved ? { id, savedTo: saved.file } : { id };
+    });
+  }
+
+  private existing(id: string) {
+    const entry = this.registry.get(id);
+    if (!entry) throw new GatehouseError('GH_DEVICE_NOT_FOUND', { device: id });
+    if (this.busy(id)) throw new GatehouseError('GH_DEVICE_BUSY', { device: id });
+    return entry;
+  }
+
+  private start(config: DeviceConfig): void {
+    this.registry.add(config).poller.start();
+  }
+
+  /** Write a definition into the file (a typed password to its own file first). */
+  private async save(
+    raw: Record<string, unknown>,
+    edit: (doc: Document, stored: Record<string, unknown>) => void,
+  ): Promise<{ saved: SavedChange | undefined; secret: Externalized }> {
+    if (!this.store.saving) return { saved: undefined, secret: NO_SECRET };
+    const secret = await externalizeSecrets(raw, this.dataDir);
+    try {
+      return { saved: await this.store.change((doc) => edit(doc, secret.stored)), secret };
+    } catch (err) {
+      await secret.undo();
+      throw err;
+    }
+  }
+
+  /** Make a saved change live; if that fails, put the file (and the old device) back. */
+  private async live(
+    saved: SavedChange | undefined,
+    secret: Externalized,
+    apply: () => void,
+    restore?: () => void,
+  ): Promise<void> {
+    try {
+      apply();
+    } catch (err) {
+      this.log.error({ err }, 'a saved change could not be made live; the config file is put back');
+      restore?.();
+      await saved?.undo().catch((e: unknown) => this.log.error({ err: e }, 'config file not put back'));
+      await secret.undo();
+      throw err;
+    }
+  }
+}
+
+/** The device as the loader read it back from the saved file: what a restart would run. */
+function deviceIn(saved: SavedChange, id: string): DeviceConfig {
+  const found = saved.config.devices.find((d) => d.id === id);
+  if (!found) throw new Error(`device ${id} is not in ${saved.file} after saving it`);
+  return found;
 }

@@ -67,6 +67,23 @@ export class DeviceRegistry {
     else this.bus.publish({ type: 'event', device: ref, event, time: event.time ?? Date.now() });
   }
 
+  /**
+   * Take a device out while the gateway runs: gone from lookups first (no new command
+   * or API answer finds it), then its poll in flight is awaited, its driver closed and
+   * its state dropped. Shared lines stay open for the devices still on them.
+   */
+  async remove(id: string): Promise<DeviceEntry | undefined> {
+    const entry = this.entries.get(id);
+    if (!entry) return undefined;
+    this.entries.delete(id);
+    await entry.poller.stop();
+    await entry.driver
+      .close()
+      .catch((err: unknown) => this.log.warn({ err, device: id }, 'driver close failed'));
+    this.state.unregister(id);
+    return entry;
+  }
+
   get(id: string): DeviceEntry | undefined {
     return this.entries.get(id);
   }

@@ -30,6 +30,11 @@ export class StateStore {
     });
   }
 
+  /** A device removed while running: its state goes, and late messages about it are ignored. */
+  unregister(id: string): void {
+    this.devices.delete(id);
+  }
+
   get(id: string): DeviceState | undefined {
     return this.devices.get(id);
   }

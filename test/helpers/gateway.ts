@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { eventually, freePort, startTs, type Proc } from './procs.ts';
+import { eventually, freePort, ROOT, startProcess, startTs, type Proc } from './procs.ts';
 
 export const TEST_TOKEN = 'test-admin-token-0123456789';
 
@@ -14,12 +14,25 @@ export interface GatewayProc {
   /** fetch against the API with the admin token. */
   get(p: string): Promise<{ status: number; body: Record<string, unknown> }>;
   post(p: string, body: unknown, token?: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  /** Any method (PUT, DELETE…) with the admin token. */
+  request(
+    method: string,
+    p: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
 /** Run the real gateway (`gatehouse start`) as its own process on a config written here. */
 export async function startGateway(
   yaml: string,
-  opts: { env?: Record<string, string>; dataDir?: string; apiPort?: number; mqttPort?: number } = {},
+  opts: {
+    env?: Record<string, string>;
+    dataDir?: string;
+    apiPort?: number;
+    mqttPort?: number;
+    /** Run the gateway under this command, e.g. ['unshare', '-m'] for a mount namespace of its own. */
+    prefix?: string[];
+  } = {},
 ): Promise<GatewayProc> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-gw-'));
   const configFile = path.join(dir, 'village.yaml');
@@ -27,7 +40,15 @@ export async function startGateway(
   const apiPort = opts.apiPort ?? (await freePort());
   const mqttPort = opts.mqttPort ?? (await freePort());
   const dataDir = opts.dataDir ?? path.join(dir, 'data');
-  const proc = startTs(
+  const launch = (script: string, args: string[], o: Parameters<typeof startTs>[2]) =>
+    opts.prefix
+      ? startProcess(
+          opts.prefix[0]!,
+          [...opts.prefix.slice(1), process.execPath, '--import', 'tsx', path.join(ROOT, script), ...args],
+          o,
+        )
+      : startTs(script, args, o);
+  const proc = launch(
     'gateway/cli/main.ts',
     [
       'start',
@@ -75,6 +96,7 @@ export async function startGateway(
     configFile,
     get: (p) => call('GET', p),
     post: (p, body, token) => call('POST', p, body, token),
+    request: (method, p, body) => call(method, p, body),
   };
 }
 
