@@ -1,17 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type { Server as TlsServer } from 'node:tls';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { DriverPlugin } from '../drivers/contract/plugin.ts';
-import type { ApiToken } from './api/context.ts';
+import type { CredentialsReload } from './api/context.ts';
 import { buildApi } from './api/server.ts';
 import { Bridge } from './bridge/bridge.ts';
 import { GatehouseBroker } from './broker/broker.ts';
 import { AuditLog } from './commands/audit.ts';
 import { CommandService } from './commands/service.ts';
 import { commissioningRoutes } from './commissioning/routes.ts';
-import { Jobs } from './commissioning/jobs.ts';
-import { manageRoutes } from './commissioning/manage-routes.ts';
 import { Commissioning } from './commissioning/service.ts';
 import type { VillageConfig } from './config/load.ts';
 import { withOverrides, type ConfigOverrides } from './config/overrides.ts';
@@ -24,6 +23,11 @@ import { GatewayMetrics, GatewayStats } from './metrics.ts';
 import { OccupancyTracker } from './occupancy.ts';
 import { createDriverPlugins } from './plugins.ts';
 import { ComponentStack, isAddressInUse } from './runtime/components.ts';
+import { Reloader } from './runtime/reload.ts';
+import type { Credentials, HashedToken } from './credentials/from-config.ts';
+import { TokenStore } from './credentials/tokens.ts';
+import { loadServerCertificate } from './tls/files.ts';
+import { gatewayListeners, plainCredentialWarnings } from './tls/exposure.ts';
 import { InfluxSink } from './sinks/influx/influx-sink.ts';
 import { MqttSink } from './sinks/mqtt/sink.ts';
 import type { Sink } from './sinks/sink.ts';
@@ -33,8 +37,10 @@ export interface GatewayOptions extends ConfigOverrides {
   /** The YAML the config came from; commissioning saves new devices into it. */
   configFile?: string;
   log: Logger;
-  /** Resolved API tokens (config tokens plus the env/demo one). */
-  tokens: ApiToken[];
+  /** API tokens, hashed (config tokens plus the env/demo one). */
+  tokens: HashedToken[];
+  /** Re-reads the config file's tokens and MQTT users (SIGHUP, the admin route). */
+  credentials?: () => Credentials;
   /** How often the `gateway` measurement is written. */
   statsIntervalMs?: number;
 }
@@ -58,6 +64,7 @@ async function listening<T>(p: Promise<T>, what: string, port: number, flag: str
  */
 export class Gateway {
   private stopped = false;
+  private reloader?: Reloader;
 
   private constructor(
     readonly config: VillageConfig,
@@ -94,6 +101,9 @@ export class Gateway {
     stack: ComponentStack,
   ): Promise<Gateway> {
     const { log } = opts;
+    // Relative certificate paths start where the config file is, as secret files do.
+    const baseDir = opts.configFile ? path.dirname(path.resolve(opts.configFile)) : process.cwd();
+    const tokens = new TokenStore(opts.tokens);
     const bus = new Bus();
     const state = new StateStore();
     const sinks: Sink[] = [];
@@ -107,6 +117,7 @@ export class Gateway {
     const metrics = new GatewayMetrics(state, () => [
       ...sinks,
       ...(bridge ? [{ name: 'bridge', stats: () => bridge!.stats() }] : []),
+      { name: 'mqtt-login', stats: () => broker.loginStats() },
     ]);
     bus.subscribe((m) => metrics.handle(m));
     metrics.watchDisk(dataDir);
@@ -123,6 +134,7 @@ export class Gateway {
           village: config.village,
           config: config.broker,
           dataDir,
+          baseDir,
           log,
         }),
       (b) => b.close(),
@@ -138,6 +150,7 @@ export class Gateway {
             broker,
             log: log.child({ component: 'bridge' }),
             dataDir,
+            baseDir,
           });
           await b.start();
           return b;
@@ -174,8 +187,10 @@ export class Gateway {
         const sink = new MqttSink({
           broker,
           log: log.child({ component: 'mqtt-sink' }),
-          submitCommand: async (device, req, actor) =>
-            (await commandsReady).submit(device, req, `mqtt:${actor}`),
+          submitCommand: async (device, req, actor, o) =>
+            (await commandsReady).submit(device, req, `mqtt:${actor}`, o),
+          ...(bridge ? { uplink: bridge } : {}),
+          commandLimit: config.broker.limits,
         });
         await sink.start();
         return sink;
@@ -211,6 +226,7 @@ export class Gateway {
           log.child({ component: 'commands' }),
           config.commands.confirmTimeoutMs,
           config.commands.confirmPollMs,
+          config.commands.maxQueuedPerBarrier,
         );
         c.onUpdate((rec) => mqtt.publishCommandUpdate(rec));
         c.onUpdate((rec) => metrics.command(rec));
@@ -220,6 +236,9 @@ export class Gateway {
       (c) => c.drain(),
     );
 
+    // The admin route reloads through the finished gateway; it cannot be called before listen.
+    // eslint-disable-next-line prefer-const -- assigned once the stack is up
+    let gateway: Gateway;
     const commissioning = new Commissioning(
       registry,
       plugins,
@@ -227,12 +246,7 @@ export class Gateway {
       dataDir,
       opts.configFile,
       log.child({ component: 'commissioning' }),
-      (device) =>
-        commands
-          .list(1000)
-          .some((c) => c.device === device && (c.state === 'accepted' || c.state === 'executing')),
     );
-    const jobs = new Jobs();
     let stopping = false;
     const api = await stack.add(
       'api',
@@ -245,12 +259,15 @@ export class Gateway {
             commands,
             occupancy,
             sinks,
-            tokens: opts.tokens,
+            tokens,
+            limits: config.api.limits,
+            reloadCredentials: async () => gateway.reloadCredentials(),
             ready: () => readiness(sinks, bridge, stopping),
             metrics: () => metrics.text(),
           },
           log,
-          [commissioningRoutes(commissioning, jobs), manageRoutes(commissioning, jobs)],
+          [commissioningRoutes(commissioning)],
+          config.api.tls ? { https: loadServerCertificate('api.tls', config.api.tls, baseDir).options } : {},
         );
         const { host, port } = config.api;
         await listening(app.listen({ port, host }), 'API', port, '--api-port');
@@ -267,6 +284,9 @@ export class Gateway {
         broker.attachWebSocket(api.server);
         const { port } = config.broker;
         await listening(broker.listen(), 'MQTT', port, '--mqtt-port');
+        for (const warning of plainCredentialWarnings(gatewayListeners(config))) {
+          log.warn({ code: 'GH_TLS_PLAIN_CREDENTIALS' }, warning);
+        }
       },
       () => undefined,
     );
@@ -288,13 +308,46 @@ export class Gateway {
         ),
       (s) => s.stop(),
     );
-    return new Gateway(config, dataDir, bus, state, registry, commands, occupancy, sinks, broker, api, stack);
+    gateway = new Gateway(
+      config,
+      dataDir,
+      bus,
+      state,
+      registry,
+      commands,
+      occupancy,
+      sinks,
+      broker,
+      api,
+      stack,
+    );
+    gateway.reloader = new Reloader({
+      tokens,
+      broker,
+      ...(bridge ? { bridge } : {}),
+      ...(config.api.tls
+        ? { api: { server: api.server as unknown as TlsServer, files: config.api.tls, baseDir } }
+        : {}),
+      ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      log,
+    });
+    return gateway;
   }
 
   get apiUrl(): string {
     const addr = this.api.server.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
-    return `http://127.0.0.1:${port}`;
+    return `${this.config.api.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  }
+
+  /** Re-read the config file's API tokens and MQTT users; throws GH_CREDENTIALS_RELOAD, keeping the old ones. */
+  reloadCredentials(): CredentialsReload {
+    return this.reloader!.reloadCredentials();
+  }
+
+  /** SIGHUP: renewed certificates and the config file's credentials, nothing else. */
+  reload(): void {
+    this.reloader?.all();
   }
 
   get mqttPort(): number | undefined {

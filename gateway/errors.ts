@@ -77,6 +77,23 @@ export const ERRORS = {
     message: '{detail}',
     means: 'no such route, site or job; the detail says which',
   },
+  GH_API_TOKEN_EXPIRED: {
+    status: 401,
+    message: 'token "{name}" expired at {expires}; ask the installer for a new one',
+    means:
+      'the token is known but past its `expires`; the installer issues a new one and reloads credentials',
+  },
+  GH_RATE_LIMITED: {
+    status: 429,
+    message: 'too many {what}; retry in {retryAfterS} s',
+    means:
+      'a rate limit of `api.limits` or `broker.limits` was reached (failed sign-ins, or commands per token or address); the answer carries Retry-After',
+  },
+  GH_CREDENTIALS_RELOAD: {
+    status: 422,
+    message: 'credentials not reloaded, the previous ones stay in force: {detail}',
+    means: 'SIGHUP or POST /api/v1/admin/reload-credentials found the config file unreadable or invalid',
+  },
   GH_INTERNAL: {
     status: 500,
     message: 'internal error; see the gateway log',
@@ -153,6 +170,18 @@ export const ERRORS = {
     message: '{detail}',
     means: 'a requestId was reused for another command; the detail names the first one',
   },
+  GH_COMMAND_QUEUE_FULL: {
+    status: 429,
+    message:
+      'barrier "{device}" already has {queued} commands waiting (commands.maxQueuedPerBarrier); wait for them to finish, then send again',
+    means: 'a flood of commands for one barrier: the gateway refuses more rather than queue them for minutes',
+  },
+  GH_COMMAND_SIGNATURE: {
+    status: 403,
+    message: 'command from the uplink refused: {detail}',
+    means:
+      'the bridge has a `commandKey` and a command from the town broker had no valid hmac, or an issuedAt too far from the gateway clock',
+  },
   GH_COMMAND_UNSUPPORTED: {
     status: 422,
     message: '{detail}',
@@ -183,6 +212,18 @@ export const ERRORS = {
     status: 500,
     message: '{what} port {port} is already in use: stop what holds it or pick another ({flag})',
     means: 'another process holds a port the gateway listens on',
+  },
+  GH_TLS_FILE: {
+    status: 500,
+    message: '{what}: cannot use {file}: {detail}',
+    means:
+      'a certificate, key or CA file named under `tls` is missing, unreadable, not PEM, or the key does not fit the certificate',
+  },
+  GH_TLS_PLAIN_CREDENTIALS: {
+    status: 500,
+    message: '{what} takes {credentials} over plain TCP on {address}, which is not loopback: {advice}',
+    means:
+      'a warning at start: passwords or tokens cross the network unencrypted; configure `tls` or bind the plain listener to 127.0.0.1',
   },
   GH_CLI_USAGE: {
     status: 400,

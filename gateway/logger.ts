@@ -27,6 +27,17 @@ export const REDACT_PATHS = [
   'req.headers.authorization',
   'config.api.tokens',
   'config.broker.users',
+  // Hashes are not secrets, yet a hash in a log lets anyone test guesses offline.
+  'tokenHash',
+  'passwordHash',
+  '*.tokenHash',
+  '*.passwordHash',
+  'hmac',
+  '*.hmac',
+  'commandKey',
+  '*.commandKey',
+  'config.bridge.password',
+  'config.bridge.commandKey',
 ];
 
 export function createLogger(opts: { level?: string; pretty?: boolean; name?: string } = {}): Logger {

@@ -1,7 +1,7 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatehouseError } from '../errors.ts';
-import type { ApiToken, Role } from './context.ts';
+import type { Role, TokenStore } from '../credentials/tokens.ts';
+import type { ApiToken } from './context.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -11,19 +11,23 @@ declare module 'fastify' {
 
 const RANK: Record<Role, number> = { reader: 0, platform: 1, admin: 2 };
 
-function matches(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
-/** A preHandler that requires a bearer token of at least `role`. */
-export function requireRole(tokens: readonly ApiToken[], role: Role) {
+/** A preHandler that requires a bearer token of at least `role`, looked up in the tokens in force now. */
+export function requireRole(tokens: TokenStore, role: Role) {
   return async (req: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const header = req.headers.authorization ?? '';
     const presented = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    const tok = presented ? tokens.find((t) => matches(t.token, presented)) : undefined;
-    if (!tok) throw new GatehouseError('GH_API_UNAUTHORIZED');
+    const found = presented ? tokens.find(presented) : { ok: false as const };
+    if (!found.ok) {
+      const expired = 'expired' in found ? found.expired : undefined;
+      if (expired) {
+        throw new GatehouseError('GH_API_TOKEN_EXPIRED', {
+          name: expired.name,
+          expires: new Date(expired.expiresAt!).toISOString(),
+        });
+      }
+      throw new GatehouseError('GH_API_UNAUTHORIZED');
+    }
+    const tok = found.token;
     if (RANK[tok.role] < RANK[role]) {
       throw new GatehouseError('GH_API_FORBIDDEN', [
         `token "${tok.name}" has role ${tok.role}; this needs ${role}`,

@@ -1,15 +1,23 @@
+import type { Static } from '@sinclair/typebox';
 import type { CommandService } from '../commands/service.ts';
 import type { DeviceRegistry } from '../core/registry.ts';
 import type { StateStore } from '../core/state.ts';
 import type { Sink } from '../sinks/sink.ts';
 import type { OccupancyTracker } from '../occupancy.ts';
+import type { ApiLimitsSchema } from '../config/schema.ts';
+import type { Role, TokenEntry, TokenStore } from '../credentials/tokens.ts';
 
-export type Role = 'admin' | 'platform' | 'reader';
+export type { Role };
+/** Who a request authenticated as. */
+export type ApiToken = TokenEntry;
+export type ApiLimits = Static<typeof ApiLimitsSchema>;
 
-export interface ApiToken {
-  name: string;
-  role: Role;
-  token: string;
+/** What a credentials reload did (POST /api/v1/admin/reload-credentials, SIGHUP). */
+export interface CredentialsReload {
+  tokens: number;
+  mqttUsers: number;
+  /** MQTT users whose connected clients were disconnected (removed or changed). */
+  disconnected: string[];
 }
 
 /** What the API may see of the running gateway; routes get nothing else. */
@@ -20,7 +28,12 @@ export interface ApiContext {
   commands: CommandService;
   occupancy: OccupancyTracker;
   sinks: readonly Sink[];
-  tokens: readonly ApiToken[];
+  /** The tokens in force; a reload replaces its contents. */
+  tokens: TokenStore;
+  /** `api.limits`; absent, the schema's defaults. */
+  limits?: ApiLimits;
+  /** Re-read the config file's tokens and MQTT users. */
+  reloadCredentials?(): Promise<CredentialsReload>;
   /** False until config is loaded and every sink is connected or spooling. */
   ready(): { ready: boolean; checks: Record<string, string> };
   /** Prometheus text for /metrics. */

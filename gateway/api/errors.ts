@@ -60,7 +60,13 @@ export function registerErrorHandling(app: FastifyInstance<any, any, any, any, a
   app.setErrorHandler((thrown: FastifyError, req, reply) => {
     // A driver's failure that a route did not translate: its kind decides the answer.
     const err = isDriverError(thrown) ? fromDriverError(thrown) : thrown;
-    if (isGatehouseError(err)) return send(reply, err);
+    if (isGatehouseError(err)) {
+      // A refusal that says when to come back (a full command queue) says so in the header too.
+      const retryAfterS = err.details?.retryAfterS;
+      if (err.statusCode === 429 && typeof retryAfterS === 'number')
+        void reply.header('retry-after', retryAfterS);
+      return send(reply, err);
+    }
     if (err.validation) return send(reply, new GatehouseError('GH_API_BAD_REQUEST', { detail: err.message }));
     // Fastify's own refusals (bad JSON, body too large, media type) keep their status and
     // message; the code is the catalogue's, not Fastify's FST_ one.

@@ -1,20 +1,27 @@
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
+import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import type { GatehouseBroker } from '../broker/broker.ts';
 import type { MqttIdentity } from '../broker/acl.ts';
 import { gatewayStatusTopic, TOPICS } from '../broker/topics.ts';
-import type { BridgeConfig } from './config.ts';
+import type { CommandRequest } from '../commands/schema.ts';
+import { loadClientTls } from '../tls/files.ts';
+import { BridgeConfigSchema, type BridgeConfig } from './config.ts';
 import { DiskQueue, type QueueEntry } from './queue.ts';
+import { verifyCommand, type Signed } from './signature.ts';
 
 export type BridgeBroker = Pick<GatehouseBroker, 'prefix' | 'publish' | 'subscribe'>;
 
 export interface BridgeOptions {
-  config: BridgeConfig;
+  /** The section as the schema fills it; the uplink-signing fields may be left out (the schema's defaults). */
+  config: Omit<BridgeConfig, 'commandMaxAgeS'> & Partial<Pick<BridgeConfig, 'commandMaxAgeS'>>;
   broker: BridgeBroker;
   log: Logger;
   /** The queue lives in `config.queueDir`, else `<dataDir>/bridge`. */
   dataDir: string;
+  /** Where relative TLS file paths start (the config file's folder); default the working directory. */
+  baseDir?: string;
 }
 
 const SAVE_EVERY_MS = 200;
@@ -46,7 +53,7 @@ export class Bridge {
     const dir = opts.config.queueDir ?? path.join(opts.dataDir, 'bridge');
     this.queue = new DiskQueue(dir, opts.config.maxQueueBytes ?? 256 * 1024 * 1024);
     this.readPos = this.queue.start;
-    this.identity = { username: `bridge:${opts.config.clientId}`, role: 'platform' };
+    this.identity = { username: `bridge:${opts.config.clientId}`, role: 'platform', uplink: true };
     this.statusTopic = gatewayStatusTopic(opts.broker.prefix);
   }
 
@@ -93,6 +100,28 @@ export class Bridge {
     return this.queue.pendingBytes === 0;
   }
 
+  /**
+   * How a command that came through the uplink may be trusted: `verified` when the
+   * village has a commandKey and the HMAC fits (throws GH_COMMAND_SIGNATURE when it does
+   * not), else only as the town platform states it.
+   */
+  checkCommand(topic: string, req: CommandRequest, signed: Signed): { verified: boolean } {
+    const { commandKey } = this.opts.config;
+    if (commandKey === undefined) return { verified: false };
+    const { commandMaxAgeS } = Value.Default(
+      BridgeConfigSchema,
+      Value.Clone(this.opts.config),
+    ) as BridgeConfig;
+    verifyCommand(commandKey, commandMaxAgeS, topic, req, signed);
+    return { verified: true };
+  }
+
+  /** Renewed client certificate or CA files, used from the next (re)connect on. */
+  reloadTls(): void {
+    if (!this.opts.config.tls || !this.client) return;
+    Object.assign(this.client.options, this.tlsOptions());
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -109,6 +138,7 @@ export class Bridge {
   private connect(): void {
     const c = this.opts.config;
     const client = mqtt.connect(c.url, {
+      ...this.tlsOptions(),
       clientId: c.clientId,
       ...(c.username ? { username: c.username } : {}),
       ...(c.password !== undefined ? { password: c.password } : {}),
@@ -121,7 +151,10 @@ export class Bridge {
     });
     this.client = client;
     client.on('connect', (connack) => {
-      this.opts.log.info({ url: c.url, sessionPresent: connack.sessionPresent }, 'bridge connected');
+      this.opts.log.info(
+        { url: withoutUserinfo(c.url), sessionPresent: connack.sessionPresent },
+        'bridge connected',
+      );
       client.publish(this.statusTopic, 'online', STATUS);
       if (c.subscribe.length > 0) {
         client.subscribe(c.subscribe, { qos: 1 }, (err) => {
@@ -133,6 +166,10 @@ export class Bridge {
     client.on('message', (topic, payload, packet) => this.inject(topic, payload, packet.qos));
     client.on('close', () => this.opts.log.debug('bridge uplink closed'));
     client.on('error', (err) => this.opts.log.warn({ err: err.message }, 'bridge uplink error'));
+  }
+
+  private tlsOptions() {
+    return loadClientTls('bridge.tls', this.opts.config.tls, this.opts.baseDir ?? process.cwd());
   }
 
   private inject(topic: string, payload: Buffer, qos: 0 | 1 | 2): void {
@@ -177,5 +214,17 @@ export class Bridge {
   private save(): void {
     this.queue.save();
     if (this.readPos > this.queue.end) this.readPos = this.queue.start; // the log was truncated
+  }
+}
+
+/** A URL as the log may show it: a password written into it stays out. */
+function withoutUserinfo(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return '(unparsable url)';
   }
 }

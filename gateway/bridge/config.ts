@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Secret } from '../../drivers/contract/secret.ts';
+import { TlsClientFilesSchema } from '../tls/schema.ts';
 
 export const BridgeConfigSchema = Type.Object(
   {
@@ -31,6 +32,20 @@ export const BridgeConfigSchema = Type.Object(
     }),
     maxQueueBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 * 1024 }),
     keepaliveSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
+    tls: Type.Optional(TlsClientFilesSchema),
+    commandKey: Type.Optional(
+      Secret({
+        minLength: 16,
+        description:
+          "the village's shared key with the town platform: with it, commands from the uplink must carry a valid hmac",
+      }),
+    ),
+    commandMaxAgeS: Type.Integer({
+      minimum: 10,
+      maximum: 86_400,
+      default: 300,
+      description: 'how far a signed command’s issuedAt may be from the gateway clock',
+    }),
   },
   { additionalProperties: false },
 );

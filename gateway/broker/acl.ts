@@ -8,6 +8,8 @@ export interface MqttIdentity {
   /** For role `device`: the only device whose topics it may use. */
   device?: string;
   anonymous?: boolean;
+  /** The bridge injecting what came from the town broker: its commands are checked as the uplink's. */
+  uplink?: boolean;
 }
 
 /**

@@ -3,10 +3,13 @@ import { createServer as createHttpServer, type Server as HttpServer } from 'nod
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import path from 'node:path';
 import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
+import { Value } from '@sinclair/typebox/value';
 import type { Logger } from 'pino';
 import { mayPublish, maySubscribe, type MqttIdentity } from './acl.ts';
-import { authenticateUser, CONNACK, ConnectRefused } from './auth.ts';
-import { topicPrefix, type BrokerConfig } from './config.ts';
+import { authenticateUser, CONNACK, ConnectRefused, peerAddress, stillHolds } from './auth.ts';
+import { BrokerConfigSchema, topicPrefix, type BrokerConfig, type BrokerUser } from './config.ts';
+import { LoginGuard } from './guard.ts';
+import { TlsListeners, verifiedCertName } from './tls-listeners.ts';
 import { createPersistence, type BrokerPersistence } from './persistence.ts';
 import { topicMatches } from './topics.ts';
 import { attachMqttWebSocket } from './websocket.ts';
@@ -16,6 +19,8 @@ export interface GatehouseBrokerOptions {
   config: Partial<BrokerConfig>;
   /** Persistence lives in `<dataDir>/broker`; without it, in memory (lost on restart). */
   dataDir?: string;
+  /** Where relative TLS file paths start (the config file's folder); default the working directory. */
+  baseDir?: string;
   log: Logger;
 }
 
@@ -41,6 +46,11 @@ export class GatehouseBroker {
   readonly prefix: string;
   readonly statusTopic: string;
   private readonly identities = new Map<string, MqttIdentity>();
+  /** The user entry each connected client signed in as, so a reload can tell who must go. */
+  private readonly signedInAs = new Map<Client, BrokerUser>();
+  private users: readonly BrokerUser[];
+  private readonly guard: LoginGuard;
+  private readonly tlsListeners?: TlsListeners;
   private readonly refusedIds = new WeakSet<Client>();
   private tcp?: Server;
   private wsServer?: HttpServer;
@@ -49,15 +59,23 @@ export class GatehouseBroker {
   /** For /metrics: PUBLISH packets from clients, deliveries to clients, refused logins. */
   private readonly counts = { messages_in: 0, messages_out: 0, auth_failures: 0 };
 
+  private readonly config: BrokerConfig;
+
   private constructor(
     readonly aedes: Aedes,
     private readonly store: BrokerPersistence,
-    private readonly config: Partial<BrokerConfig>,
+    config: Partial<BrokerConfig>,
     private readonly log: Logger,
     village: string,
+    baseDir: string,
   ) {
     this.prefix = topicPrefix(village);
     this.statusTopic = `${this.prefix}/gateway/status`;
+    // In-process callers (tests, the broker process) may pass a partial section: the schema fills it.
+    this.config = Value.Default(BrokerConfigSchema, Value.Clone(config)) as BrokerConfig;
+    this.users = this.config.users;
+    this.guard = new LoginGuard(this.config.limits, log);
+    if (this.config.tls) this.tlsListeners = new TlsListeners(this.config.tls, baseDir, log);
   }
 
   static async create(opts: GatehouseBrokerOptions): Promise<GatehouseBroker> {
@@ -92,7 +110,14 @@ export class GatehouseBroker {
         return downgradeToGrantedQos(client, packet);
       },
     });
-    const broker = new GatehouseBroker(aedes, store, opts.config, log, opts.village);
+    const broker = new GatehouseBroker(
+      aedes,
+      store,
+      opts.config,
+      log,
+      opts.village,
+      opts.baseDir ?? process.cwd(),
+    );
     holder.broker = broker;
     aedes.on('publish', (_packet, client) => {
       if (client) broker.counts.messages_in++;
@@ -102,7 +127,10 @@ export class GatehouseBroker {
       if (rc === CONNACK.BAD_USERNAME_OR_PASSWORD || rc === CONNACK.NOT_AUTHORIZED)
         broker.counts.auth_failures++;
     });
-    aedes.on('clientDisconnect', (client) => broker.forgetLater(client.id));
+    aedes.on('clientDisconnect', (client) => {
+      broker.signedInAs.delete(client);
+      broker.forgetLater(client.id);
+    });
     aedes.on('clientError', (client, err) =>
       log.debug({ clientId: client.id, err: err.message }, 'mqtt client error'),
     );
@@ -110,22 +138,63 @@ export class GatehouseBroker {
     return broker;
   }
 
-  /** Listen on TCP (config host/port) and, when `wsPort` is set, a standalone WebSocket port. */
-  async listen(): Promise<{ port: number; wsPort?: number }> {
-    const host = this.config.host ?? '0.0.0.0';
+  /**
+   * Listen on TCP (config host/port), with `wsPort` a standalone WebSocket port, and with
+   * `tls` MQTT over TLS (and secure WebSocket) beside them.
+   */
+  async listen(): Promise<{ port: number; wsPort?: number; tlsPort?: number; wssPort?: number }> {
+    const host = this.config.host;
     this.tcp = createServer((socket) => this.aedes.handle(socket));
-    const port = await listenOn(this.tcp, this.config.port ?? 1883, host);
+    const port = await listenOn(this.tcp, this.config.port, host);
     this.log.info({ host, port }, 'mqtt broker listening');
-    if (this.config.wsPort === undefined) return { port };
+    const secure = this.tlsListeners
+      ? await this.tlsListeners.listen(this.aedes, host, (server) => this.attachWebSocket(server))
+      : {};
+    if (this.config.wsPort === undefined) return { port, ...secure };
     this.wsServer = createHttpServer((_req, res) => res.writeHead(426).end('MQTT over WebSocket only\n'));
-    this.attachWebSocket(this.wsServer, this.config.wsPath ?? '/mqtt');
+    this.attachWebSocket(this.wsServer, this.config.wsPath);
     const wsPort = await listenOn(this.wsServer, this.config.wsPort, host);
-    this.log.info({ host, wsPort, path: this.config.wsPath ?? '/mqtt' }, 'mqtt websocket listening');
-    return { port, wsPort };
+    this.log.info({ host, wsPort, path: this.config.wsPath }, 'mqtt websocket listening');
+    return { port, wsPort, ...secure };
+  }
+
+  /** Renewed certificate files, used from the next handshake on; connected clients stay. */
+  reloadTls(): { subject: string; serial: string; validTo: string } | undefined {
+    return this.tlsListeners?.reload();
+  }
+
+  get tlsPort(): number | undefined {
+    return this.tlsListeners?.port;
+  }
+
+  /**
+   * New users (a reload of the config): from now on logins are checked against them,
+   * and every connected client whose user was removed or changed is disconnected.
+   */
+  setUsers(users: readonly BrokerUser[]): { disconnected: string[] } {
+    this.users = users;
+    const disconnected: string[] = [];
+    for (const [client, was] of this.signedInAs) {
+      if (stillHolds(was, users)) continue;
+      this.signedInAs.delete(client);
+      this.identities.delete(client.id);
+      disconnected.push(was.username);
+      this.log.warn(
+        { clientId: client.id, username: was.username },
+        'mqtt client disconnected: its user was removed or changed',
+      );
+      client.close();
+    }
+    return { disconnected };
+  }
+
+  /** Counters of the login guard, for /metrics. */
+  loginStats(): Record<string, number> {
+    return { ...this.guard.counts };
   }
 
   /** Serve MQTT over WebSocket at `wsPath` on an existing HTTP server (the API's). */
-  attachWebSocket(server: HttpServer, wsPath = this.config.wsPath ?? '/mqtt'): void {
+  attachWebSocket(server: HttpServer, wsPath = this.config.wsPath): void {
     this.detachers.push(attachMqttWebSocket(this.aedes, server, wsPath));
   }
 
@@ -197,7 +266,7 @@ export class GatehouseBroker {
     this.closed = true;
     await this.publish(this.statusTopic, 'offline', { qos: 1, retain: true }).catch(() => {});
     await Promise.all(this.detachers.map((d) => d()));
-    await Promise.all([closeServer(this.tcp), closeServer(this.wsServer)]);
+    await Promise.all([closeServer(this.tcp), closeServer(this.wsServer), this.tlsListeners?.close()]);
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     await this.store.close();
   }
@@ -207,15 +276,25 @@ export class GatehouseBroker {
       this.log.warn({ username }, 'mqtt connect refused: empty client id needs CleanSession=1');
       throw new ConnectRefused(CONNACK.IDENTIFIER_REJECTED, 'identifier rejected');
     }
-    const identity = await authenticateUser(
-      this.config.users ?? [],
-      this.config.allowAnonymousLoopback ?? false,
-      client,
-      username,
-      password,
-      this.log,
-    );
-    this.identities.set(client.id, identity);
+    const peer = peerAddress(client);
+    this.guard.check(peer, client.id);
+    const certName =
+      this.config.tls && this.config.tls.clientCerts !== 'off' ? verifiedCertName(client) : undefined;
+    let signedIn: Awaited<ReturnType<typeof authenticateUser>>;
+    try {
+      signedIn = await authenticateUser(
+        this.users,
+        this.config.allowAnonymousLoopback,
+        client,
+        { username, password, ...(certName ? { certName } : {}) },
+        this.log,
+      );
+    } catch (err) {
+      await this.guard.failed(peer);
+      throw err;
+    }
+    this.identities.set(client.id, signedIn.identity);
+    if (signedIn.user) this.signedInAs.set(client, signedIn.user);
   }
 
   private authorizePublish(

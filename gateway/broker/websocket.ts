@@ -3,6 +3,8 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Aedes } from 'aedes';
 
+const MAX_FRAME_BYTES = 256 * 1024;
+
 /**
  * MQTT over WebSocket on an existing HTTP server (the API's), at `path`: the status
  * page subscribes from the browser through it. Other upgrade paths are left alone so
@@ -11,6 +13,8 @@ import type { Aedes } from 'aedes';
 export function attachMqttWebSocket(aedes: Aedes, server: Server, path = '/mqtt'): () => Promise<void> {
   const wss = new WebSocketServer({
     noServer: true,
+    // ws accepts 100 MiB frames by default; no MQTT message of a village comes near this.
+    maxPayload: MAX_FRAME_BYTES,
     handleProtocols: (protocols) => pickMqttProtocol(protocols),
   });
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -8,6 +8,7 @@ commands:
   start           run the gateway for a village config (--config FILE)
   check           validate a village config and print what it describes (--config FILE)
   hash-password   read a password on stdin, print its scrypt hash for broker.users[].passwordHash
+  hash-token      read an API token on stdin (or --generate one), print its hash for api.tokens[].tokenHash
   discover        find ONVIF cameras (--cidr / --hosts / --interface) for commissioning
   status          the health of a running gateway as a table or JSON; exit 0 online, 1 degraded, 2 offline
 
@@ -17,8 +18,15 @@ const COMMANDS: Record<string, () => Promise<{ [k: string]: (argv: string[]) => 
   start: () => import('./start.ts'),
   check: () => import('./check.ts'),
   'hash-password': () => import('./hash-password.ts'),
+  'hash-token': () => import('./hash-token.ts'),
   discover: () => import('./discover.ts'),
   status: () => import('./status.ts'),
+};
+
+/** Commands whose module exports them under another name than the command's. */
+const EXPORTS: Record<string, string> = {
+  'hash-password': 'hashPasswordCommand',
+  'hash-token': 'hashTokenCommand',
 };
 
 const [command, ...argv] = process.argv.slice(2);
@@ -33,7 +41,7 @@ if (!load) {
 }
 try {
   const mod = await load();
-  const fn = mod[command === 'hash-password' ? 'hashPasswordCommand' : command]!;
+  const fn = mod[EXPORTS[command] ?? command]!;
   await fn(argv);
 } catch (thrown) {
   const err = isDriverError(thrown) ? fromDriverError(thrown) : thrown;

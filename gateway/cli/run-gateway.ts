@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { Gateway } from '../app.ts';
-import type { ApiToken } from '../api/context.ts';
 import type { LoadedConfig } from '../config/load.ts';
+import { loadVillageConfig } from '../config/sections.ts';
+import { credentialsOf } from '../credentials/from-config.ts';
 import type { Credentials } from './credentials.ts';
 
 export interface RunOptions {
@@ -18,23 +19,18 @@ export interface RunOptions {
 /**
  * Start a gateway from a loaded config. A config that names no API tokens gets one
  * admin token, and one that names no MQTT users gets one admin user, both from the
- * environment or generated (printed once by the caller, never logged).
+ * environment or generated (printed once by the caller, never logged). A reload
+ * (SIGHUP, the admin route) reads the same file again under the same rule.
  */
 export async function runGateway(o: RunOptions): Promise<Gateway> {
-  const { config } = o.loaded;
-  const tokens: ApiToken[] = config.api.tokens.map((t) => ({ name: t.name, role: t.role, token: t.token }));
-  if (tokens.length === 0) tokens.push({ name: 'admin', role: 'admin', token: o.credentials.apiToken });
-  const broker = { ...config.broker };
-  if (broker.users.length === 0) {
-    broker.users = [
-      { username: o.credentials.mqttUser, password: o.credentials.mqttPassword, role: 'admin' },
-    ];
-  }
+  const { config, file } = o.loaded;
+  const { tokens, users } = credentialsOf(config, o.credentials);
   return Gateway.start({
-    config: { ...config, broker },
-    configFile: o.loaded.file,
+    config: { ...config, broker: { ...config.broker, users } },
+    configFile: file,
     log: o.log,
     tokens,
+    credentials: () => credentialsOf(loadVillageConfig(file).config, o.credentials),
     ...(o.apiPort !== undefined ? { apiPort: o.apiPort } : {}),
     ...(o.apiHost !== undefined ? { apiHost: o.apiHost } : {}),
     ...(o.mqttPort !== undefined ? { mqttPort: o.mqttPort } : {}),
@@ -44,6 +40,11 @@ export async function runGateway(o: RunOptions): Promise<Gateway> {
 }
 
 const FORCE_AFTER_MS = 2000;
+
+/** SIGHUP reloads certificates and credentials, as daemons do; it never stops the gateway. */
+export function onReload(reload: () => void): void {
+  process.on('SIGHUP', reload);
+}
 
 /** Stop cleanly on SIGINT/SIGTERM (a second signal, 2 s or more later, forces the exit). */
 export function onShutdown(log: Logger, stop: () => Promise<void>): void {

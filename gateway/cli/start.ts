@@ -2,7 +2,7 @@ import { createLogger } from '../logger.ts';
 import { loadVillageConfig } from '../config/sections.ts';
 import { parse, port } from './args.ts';
 import { credentialsFromEnv } from './credentials.ts';
-import { onShutdown, runGateway } from './run-gateway.ts';
+import { onReload, onShutdown, runGateway } from './run-gateway.ts';
 import { announceCredentials } from './announce.ts';
 
 const USAGE = `usage: npm start -- --config FILE [options]
@@ -23,7 +23,12 @@ environment:
   GATEHOUSE_API_TOKEN, GATEHOUSE_MQTT_USER, GATEHOUSE_MQTT_PASSWORD
                       credentials when the config names no API tokens / MQTT users
                       (else generated and printed once)
-  GATEHOUSE_LOG_LEVEL trace | debug | info | warn | error (default info)`;
+  GATEHOUSE_LOG_LEVEL trace | debug | info | warn | error (default info)
+
+signals:
+  SIGHUP              reload TLS certificates and the config file's API tokens and MQTT
+                      users (nothing else: devices keep polling, MQTT clients stay)
+  SIGINT, SIGTERM     stop cleanly`;
 
 export async function start(argv: string[]): Promise<void> {
   const { values } = parse(
@@ -56,6 +61,7 @@ export async function start(argv: string[]): Promise<void> {
     influxUrl: values['influx-url'],
   });
   onShutdown(log, () => gw.stop());
+  onReload(() => gw.reload());
   announceCredentials(credentials, loaded.config);
   console.log(
     `gateway ready: village ${loaded.config.village}, ${gw.registry.all().length} devices · ` +

@@ -20,6 +20,7 @@ export interface AuditEntry {
   device: string;
   action: string;
   actor: string;
+  origin?: CommandRecord['origin'];
   reason: string;
   state: CommandRecord['state'];
   failure?: CommandRecord['failure'];

@@ -23,6 +23,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export class CommandRunner {
   private readonly chains = new Map<string, Promise<void>>();
+  /** Commands per barrier waiting in its chain or under way. */
+  private readonly waiting = new Map<string, number>();
   private readonly holdTimers = new Set<NodeJS.Timeout>();
 
   constructor(
@@ -44,9 +46,18 @@ export class CommandRunner {
         this.scheduleRelease(rec, req.holdSeconds);
     });
     this.chains.set(device, run);
+    this.waiting.set(device, (this.waiting.get(device) ?? 0) + 1);
     void run.finally(() => {
       if (this.chains.get(device) === run) this.chains.delete(device);
+      const n = (this.waiting.get(device) ?? 1) - 1;
+      if (n > 0) this.waiting.set(device, n);
+      else this.waiting.delete(device);
     });
+  }
+
+  /** How many commands of this barrier are queued or under way. */
+  queued(device: string): number {
+    return this.waiting.get(device) ?? 0;
   }
 
   /**

@@ -18,6 +18,15 @@ export const CommandRequestSchema = Type.Object(
     ),
     reason: Type.String({ minLength: 1, maxLength: 500, description: 'why, for the audit log' }),
     holdSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 86_400 })),
+    actor: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        pattern: '^[^\\x00-\\x1f]+$',
+        description:
+          'who asked, as the sender states it (an operator of the fee system); audited as stated, not authenticated',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -31,12 +40,26 @@ export const CommandStateSchema = Type.Union([
 ]);
 export type CommandState = Static<typeof CommandStateSchema>;
 
+/**
+ * Who a command was for, as its sender stated it. `stated`: the sender's word only (the
+ * authenticated sender is `actor`); `hmac-verified`: signed with the village's uplink key.
+ */
+export const CommandOriginSchema = Type.Object({
+  actor: Type.Optional(Type.String({ description: 'the actor the payload names' })),
+  requestId: Type.String(),
+  trust: Type.Union([Type.Literal('stated'), Type.Literal('hmac-verified')]),
+});
+export type CommandOrigin = Static<typeof CommandOriginSchema>;
+
 export const CommandRecordSchema = Type.Object({
   id: Type.String(),
   requestId: Type.String(),
   device: Type.String(),
   action: Type.String(),
-  actor: Type.String(),
+  actor: Type.String({
+    description: 'the authenticated sender: api:<token name>, mqtt:<user>, mqtt:bridge:<uplink>',
+  }),
+  origin: Type.Optional(CommandOriginSchema),
   reason: Type.String(),
   state: CommandStateSchema,
   failure: Type.Optional(CommandFailureSchema),
@@ -53,4 +76,10 @@ export type SubmitCommand = (
   device: string,
   request: CommandRequest,
   actor: string,
+  opts?: SubmitOptions,
 ) => Promise<CommandRecord>;
+
+export interface SubmitOptions {
+  /** The intake checked the payload's HMAC with the uplink key. */
+  verified?: boolean;
+}

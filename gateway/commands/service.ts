@@ -5,7 +5,7 @@ import type { DeviceEntry, DeviceRegistry } from '../core/registry.ts';
 import { GatehouseError } from '../errors.ts';
 import type { AuditLog } from './audit.ts';
 import { CommandRunner } from './runner.ts';
-import type { CommandRecord, CommandRequest } from './schema.ts';
+import type { CommandOrigin, CommandRecord, CommandRequest, SubmitOptions } from './schema.ts';
 import { CommandStore, newCommandId } from './store.ts';
 
 /**
@@ -25,6 +25,8 @@ export class CommandService {
     log: Logger,
     confirmTimeoutMs: number,
     confirmPollMs: number,
+    /** `commands.maxQueuedPerBarrier`; absent, no bound (in-process tests). */
+    private readonly maxQueued = Infinity,
   ) {
     this.store = new CommandStore(registry, bus, audit, log);
     this.runner = new CommandRunner(
@@ -49,7 +51,12 @@ export class CommandService {
     return this.store.list(limit);
   }
 
-  async submit(deviceId: string, req: CommandRequest, actor: string): Promise<CommandRecord> {
+  async submit(
+    deviceId: string,
+    req: CommandRequest,
+    actor: string,
+    opts: SubmitOptions = {},
+  ): Promise<CommandRecord> {
     const entry = this.device(deviceId);
     if (entry.ref.kind !== 'barrier')
       throw new GatehouseError('GH_DEVICE_NOT_BARRIER', [deviceId, entry.ref.kind]);
@@ -63,9 +70,26 @@ export class CommandService {
       }
       return existing; // idempotent replay: report, never actuate again
     }
+    // A flood is refused at once rather than queued behind a barrier for minutes; the
+    // gateway's own timed release is never refused (it ends a hold the gateway promised).
+    const queued = this.runner.queued(deviceId);
+    if (actor !== 'gateway' && queued >= this.maxQueued) {
+      throw new GatehouseError(
+        'GH_COMMAND_QUEUE_FULL',
+        { device: deviceId, queued },
+        { details: { retryAfterS: 2 } },
+      );
+    }
 
     const rec = this.store.open(
-      { requestId: req.requestId, device: deviceId, action: req.action, actor, reason: req.reason },
+      {
+        requestId: req.requestId,
+        device: deviceId,
+        action: req.action,
+        actor,
+        reason: req.reason,
+        ...originOf(req, opts),
+      },
       'accepted',
     );
     this.runner.enqueue(rec, req);
@@ -107,4 +131,16 @@ export class CommandService {
     if (!entry) throw new GatehouseError('GH_DEVICE_NOT_FOUND', [deviceId]);
     return entry;
   }
+}
+
+/** What the sender stated about whom the command is for; recorded only when it stated something or signed it. */
+function originOf(req: CommandRequest, opts: SubmitOptions): { origin?: CommandOrigin } {
+  if (req.actor === undefined && !opts.verified) return {};
+  return {
+    origin: {
+      ...(req.actor !== undefined ? { actor: req.actor } : {}),
+      requestId: req.requestId,
+      trust: opts.verified ? 'hmac-verified' : 'stated',
+    },
+  };
 }

@@ -13,10 +13,17 @@ export function newCommandId(prefix = 'cmd'): string {
   return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
 }
 
+/** " for fee-desk-3 (stated)": whom the sender says the command is for, and how far that is known. */
+const originText = (rec: CommandRecord) =>
+  rec.origin?.actor ? ` for ${rec.origin.actor} (${rec.origin.trust})` : '';
+
 const isFinal = (state: CommandState) => state === 'confirmed' || state === 'failed';
 
 /** What a caller says of a new command; the store adds id, state and times. */
-export type NewCommand = Pick<CommandRecord, 'requestId' | 'device' | 'action' | 'actor' | 'reason'>;
+export type NewCommand = Pick<
+  CommandRecord,
+  'requestId' | 'device' | 'action' | 'actor' | 'reason' | 'origin'
+>;
 
 /**
  * Command records and their idempotency memory. Every change of state goes through
@@ -68,6 +75,7 @@ export class CommandStore {
       device: cmd.device,
       action: cmd.action,
       actor: cmd.actor,
+      ...(cmd.origin ? { origin: cmd.origin } : {}),
       reason: cmd.reason,
       state,
       createdAt: now,
@@ -119,6 +127,7 @@ export class CommandStore {
       action: rec.action,
       actor: rec.actor,
       reason: rec.reason,
+      ...(rec.origin ? { origin: rec.origin } : {}),
       state: rec.state,
       ...(rec.failure ? { failure: rec.failure } : {}),
       ...(detail ? { detail } : {}),
@@ -147,7 +156,7 @@ export class CommandStore {
         state: rec.state,
         failure: rec.failure,
       },
-      `command ${rec.action} on ${rec.device} by ${rec.actor}: ${rec.state}${rec.failure ? ` (${rec.failure})` : ''}`,
+      `command ${rec.action} on ${rec.device} by ${rec.actor}${originText(rec)}: ${rec.state}${rec.failure ? ` (${rec.failure})` : ''}`,
     );
     for (const l of this.listeners) l(rec);
   }
@@ -180,6 +189,7 @@ export class CommandStore {
           device: e.device,
           action: e.action,
           actor: e.actor,
+          ...(e.origin ? { origin: e.origin } : {}),
           reason: e.reason,
           state: e.state,
           createdAt: e.time,

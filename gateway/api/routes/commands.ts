@@ -3,14 +3,19 @@ import { GatehouseError } from '../../errors.ts';
 import { CommandRecordSchema, CommandRequestSchema } from '../../commands/schema.ts';
 import type { ApiContext } from '../context.ts';
 import { requireRole } from '../auth.ts';
+import { commandLimits } from '../limits.ts';
 import { DeviceIdParams } from './devices.ts';
 import { AUTH_ERRORS, errors } from '../schemas.ts';
+
+/** A command body is a few hundred bytes; anything near this is not one. */
+const COMMAND_BODY_LIMIT = 4 * 1024;
 
 export const commandRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
   app.post(
     '/api/v1/barriers/:id/commands',
     {
-      preHandler: requireRole(ctx.tokens, 'platform'),
+      preHandler: [requireRole(ctx.tokens, 'platform'), commandLimits(app as never, ctx.limits!)],
+      bodyLimit: COMMAND_BODY_LIMIT,
       schema: {
         tags: ['commands'],
         operationId: 'commandBarrier',
@@ -18,7 +23,8 @@ export const commandRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
         description:
           'Checked against interlocks, written to the controller and confirmed from its sensed state. ' +
           'The same requestId never actuates twice: a repeat returns the first command. ' +
-          'With ?waitMs=N the answer waits up to N ms for the final state (200), else 202 with the record so far.',
+          'With ?waitMs=N the answer waits up to N ms for the final state (200), else 202 with the record so far. ' +
+          'Limited per token and per address (`api.limits`) and per barrier (`commands.maxQueuedPerBarrier`): 429 with Retry-After.',
         security: [{ bearer: [] }],
         params: DeviceIdParams,
         querystring: Type.Object({ waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 60_000 })) }),

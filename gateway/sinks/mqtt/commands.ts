@@ -1,8 +1,26 @@
+import { Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { CommandRequestSchema, type CommandRecord, type CommandRequest } from '../../commands/schema.ts';
 import type { ErrorCode } from '../../errors.ts';
 
-const checker = TypeCompiler.Compile(CommandRequestSchema);
+/** A `<device>/cmd` payload: a command as the API takes it, and what signs it (README, Who sent it). */
+export const MqttCommandSchema = Type.Composite(
+  [
+    CommandRequestSchema,
+    Type.Object({
+      issuedAt: Type.Optional(Type.String({ maxLength: 64, description: 'ISO time the sender signed it' })),
+      hmac: Type.Optional(
+        Type.String({ maxLength: 128, description: 'HMAC-SHA256 hex with the village key' }),
+      ),
+    }),
+  ],
+  { additionalProperties: false },
+);
+
+const checker = TypeCompiler.Compile(MqttCommandSchema);
+
+/** No command comes near this; a bigger payload is refused unparsed. */
+export const MAX_COMMAND_BYTES = 4 * 1024;
 
 /** The body of `<device>/cmd/result` when a command never became a record. */
 export interface CommandRejection {
@@ -17,14 +35,28 @@ export interface CommandRejection {
 export function parseCommand(
   payload: Buffer,
 ):
-  { ok: true; request: CommandRequest } | { ok: false; message: string; field?: string; requestId?: string } {
+  | { ok: true; request: CommandRequest; signed: { issuedAt?: string; hmac?: string } }
+  | { ok: false; message: string; field?: string; requestId?: string } {
+  if (payload.length > MAX_COMMAND_BYTES) {
+    return {
+      ok: false,
+      message: `payload of ${payload.length} bytes is over the ${MAX_COMMAND_BYTES} a command may have`,
+    };
+  }
   let body: unknown;
   try {
     body = JSON.parse(payload.toString('utf8'));
   } catch (err) {
     return { ok: false, message: `payload is not JSON: ${(err as Error).message}` };
   }
-  if (checker.Check(body)) return { ok: true, request: body };
+  if (checker.Check(body)) {
+    const { issuedAt, hmac, ...request } = body;
+    return {
+      ok: true,
+      request,
+      signed: { ...(issuedAt !== undefined ? { issuedAt } : {}), ...(hmac !== undefined ? { hmac } : {}) },
+    };
+  }
   const first = checker.Errors(body).First();
   const requestId =
     body && typeof body === 'object' && typeof (body as { requestId?: unknown }).requestId === 'string'

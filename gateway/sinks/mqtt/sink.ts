@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import type { BusMessage, HealthMessage, TelemetryMessage } from '../../core/bus.ts';
-import type { CommandRecord, SubmitCommand } from '../../commands/schema.ts';
+import type { CommandRecord, CommandRequest, SubmitCommand } from '../../commands/schema.ts';
 import { GatehouseError, isGatehouseError } from '../../errors.ts';
+import type { MqttIdentity } from '../../broker/acl.ts';
+import { retryAfterS, WindowCounter } from '../../limits/window.ts';
 import type { GatehouseBroker } from '../../broker/broker.ts';
 import { deviceFilter, deviceOf, deviceTopic, TOPICS, type DeviceTopicName } from '../../broker/topics.ts';
 import type { Sink, SinkStatus } from '../sink.ts';
@@ -23,6 +25,18 @@ export interface MqttSinkOptions {
   log: Logger;
   /** Where `<device>/cmd` requests go; without it the command intake stays off. */
   submitCommand?: SubmitCommand;
+  /** How commands injected by the bridge are checked (the village key, when configured). */
+  uplink?: {
+    checkCommand(
+      topic: string,
+      req: CommandRequest,
+      signed: { issuedAt?: string; hmac?: string },
+    ): {
+      verified: boolean;
+    };
+  };
+  /** `broker.limits`: commands per MQTT user within the window. */
+  commandLimit?: { commandsPerUser: number; windowS: number };
 }
 
 /**
@@ -37,6 +51,7 @@ export class MqttSink implements Sink {
   private readonly transitions = new TransitionFilter();
   private readonly pending = new Set<Promise<void>>();
   private unsubscribe?: () => Promise<void>;
+  private readonly perUser?: WindowCounter;
   private readonly counters = {
     mqtt_published: 0,
     mqtt_publish_errors: 0,
@@ -44,13 +59,16 @@ export class MqttSink implements Sink {
     mqtt_commands_invalid: 0,
   };
 
-  constructor(private readonly opts: MqttSinkOptions) {}
+  constructor(private readonly opts: MqttSinkOptions) {
+    const limit = opts.commandLimit;
+    if (limit) this.perUser = new WindowCounter(limit.commandsPerUser, limit.windowS * 1000);
+  }
 
   async start(): Promise<void> {
     if (this.opts.submitCommand) {
       const filter = deviceFilter(this.opts.broker.prefix, 'cmd');
       this.unsubscribe = await this.opts.broker.subscribe(filter, (msg) =>
-        this.onCommand(msg.topic, msg.payload, msg.sender?.username ?? 'mqtt'),
+        this.onCommand(msg.topic, msg.payload, msg.sender),
       );
     }
     this.state = 'connected';
@@ -131,7 +149,8 @@ export class MqttSink implements Sink {
     this.pending.add(p);
   }
 
-  private async onCommand(topic: string, payload: Buffer, actor: string): Promise<void> {
+  private async onCommand(topic: string, payload: Buffer, sender: MqttIdentity | undefined): Promise<void> {
+    const actor = sender?.username ?? 'mqtt';
     const device = deviceOf(this.opts.broker.prefix, 'cmd', topic) ?? ''; // '' for `<prefix>//cmd`
     this.counters.mqtt_commands++;
     const parsed = parseCommand(payload);
@@ -143,7 +162,12 @@ export class MqttSink implements Sink {
       return;
     }
     try {
-      const record = await this.opts.submitCommand!(device, parsed.request, actor);
+      this.limit(actor);
+      const { verified } =
+        sender?.uplink && this.opts.uplink
+          ? this.opts.uplink.checkCommand(topic, parsed.request, parsed.signed)
+          : { verified: false };
+      const record = await this.opts.submitCommand!(device, parsed.request, actor, { verified });
       this.publishCommandUpdate(record);
     } catch (err) {
       this.opts.log.warn({ device, actor, err }, 'mqtt command refused');
@@ -152,6 +176,19 @@ export class MqttSink implements Sink {
         : new GatehouseError('GH_COMMAND_FAILED', { detail: (err as Error).message }, { cause: err });
       this.reject(device, parsed.request.requestId, refused);
     }
+  }
+
+  /** Commands per MQTT user; a refusal goes to `<device>/cmd/result` like any other. */
+  private limit(actor: string): void {
+    if (!this.perUser) return;
+    const ms = this.perUser.blockedFor(actor);
+    if (ms > 0) {
+      throw new GatehouseError('GH_RATE_LIMITED', {
+        what: `commands from MQTT user ${actor}`,
+        retryAfterS: retryAfterS(ms),
+      });
+    }
+    this.perUser.hit(actor);
   }
 
   private reject(device: string, requestId: string | undefined, err: GatehouseError, field?: string): void {
