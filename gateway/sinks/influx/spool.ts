@@ -167,8 +167,16 @@ export class Spool {
       const seg = await this.activeSegment();
       const parts = encodeRecord(body, points);
       const size = HEADER + COUNT + body.length;
-      await seg.fh.writev(parts);
       const meta = this.segments[this.segments.length - 1]!;
+      // A full disk ends a write short or with ENOSPC: cut the torn bytes off again, or
+      // records appended once space returns would sit behind them and be lost as corrupt.
+      let written = 0;
+      try {
+        ({ bytesWritten: written } = await seg.fh.writev(parts));
+      } finally {
+        if (written !== size) await seg.fh.truncate(meta.size).catch(() => undefined);
+      }
+      if (written !== size) throw new Error(`spool: short write (${written} of ${size} bytes; disk full?)`);
       meta.size += size;
       meta.points += points;
       this.dirty = true;
