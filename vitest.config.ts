@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: fast in-process unit tests, and integration tests that start real
+// Projects: fast in-process unit tests, and integration tests that start real
 // processes (simulators, influxd, mosquitto, socat, chromium). Integration files run
 // in forked workers, at most two at once: the suite must fit 2 cores.
 export default defineConfig({
@@ -22,6 +22,28 @@ export default defineConfig({
           pool: 'forks',
           maxWorkers: 2,
           testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // Faults against gateways under steady load (real processes), after integration.
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.test.ts'],
+          sequence: { groupOrder: 2 },
+          pool: 'forks',
+          maxWorkers: 2,
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        // Property tests against hostile input (fast-check); GATEHOUSE_FUZZ_RUNS scales them.
+        test: {
+          name: 'fuzz',
+          include: ['test/fuzz/**/*.test.ts'],
+          sequence: { groupOrder: 3 },
+          testTimeout: 120_000,
           hookTimeout: 60_000,
         },
       },
