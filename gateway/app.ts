@@ -11,6 +11,8 @@ import { GatehouseBroker } from './broker/broker.ts';
 import { AuditLog } from './commands/audit.ts';
 import { CommandService } from './commands/service.ts';
 import { commissioningRoutes } from './commissioning/routes.ts';
+import { Jobs } from './commissioning/jobs.ts';
+import { manageRoutes } from './commissioning/manage-routes.ts';
 import { Commissioning } from './commissioning/service.ts';
 import type { VillageConfig } from './config/load.ts';
 import { withOverrides, type ConfigOverrides } from './config/overrides.ts';
@@ -246,7 +248,12 @@ export class Gateway {
       dataDir,
       opts.configFile,
       log.child({ component: 'commissioning' }),
+      (device) =>
+        commands
+          .list(1000)
+          .some((c) => c.device === device && (c.state === 'accepted' || c.state === 'executing')),
     );
+    const jobs = new Jobs();
     let stopping = false;
     const api = await stack.add(
       'api',
@@ -266,7 +273,7 @@ export class Gateway {
             metrics: () => metrics.text(),
           },
           log,
-          [commissioningRoutes(commissioning)],
+          [commissioningRoutes(commissioning, jobs), manageRoutes(commissioning, jobs)],
           config.api.tls ? { https: loadServerCertificate('api.tls', config.api.tls, baseDir).options } : {},
         );
         const { host, port } = config.api;
