@@ -47,6 +47,15 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
+      {
+        // Last: reads every gateway's output the other projects left and fails on any secret in it.
+        test: {
+          name: 'logs',
+          include: ['test/logs/**/*.test.ts'],
+          sequence: { groupOrder: 9 },
+          testTimeout: 60_000,
+        },
+      },
     ],
   },
 });

@@ -27,6 +27,7 @@ step npm run lint
 echo "==> vitest (unit, then integration)"
 mkdir -p test-results
 rm -f test-results/vitest.json
+rm -rf test-results/gateway-logs # each run's gateway output, read by the last test (test/logs)
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
 status=$?
 node scripts/summary.mjs test-results/vitest.json || status=1

@@ -9,8 +9,18 @@ export interface MosquittoUser {
   password: string;
 }
 
+export interface MosquittoTls {
+  cafile: string;
+  certfile: string;
+  keyfile: string;
+  /** Clients must present a certificate signed by `cafile`; its CN is their user name. */
+  requireCertificate?: boolean;
+}
+
 export interface Mosquitto {
   port: number;
+  /** The TLS listener's port, when asked for one. */
+  tlsPort?: number;
   dir: string;
   proc: Proc;
   /** Stop by PID (SIGTERM). The config, password file and persistence stay for a restart. */
@@ -30,6 +40,8 @@ export async function startMosquitto(opts: {
   acl?: string[];
   maxInflight?: number;
   port?: number;
+  /** A second listener with TLS, beside the plain one. */
+  tls?: MosquittoTls;
 }): Promise<Mosquitto> {
   const dir = mkdtempSync(path.join(tmpdir(), 'gh-mosquitto-'));
   const port = opts.port ?? (await freePort());
@@ -52,6 +64,16 @@ export async function startMosquitto(opts: {
     'log_type notice',
     'log_type information',
   ];
+  const tlsPort = opts.tls ? await freePort() : undefined;
+  if (opts.tls) {
+    lines.push(
+      `listener ${tlsPort} 127.0.0.1`,
+      `cafile ${opts.tls.cafile}`,
+      `certfile ${opts.tls.certfile}`,
+      `keyfile ${opts.tls.keyfile}`,
+    );
+    if (opts.tls.requireCertificate) lines.push('require_certificate true', 'use_identity_as_username true');
+  }
   if (opts.acl) {
     const aclFile = path.join(dir, 'acl');
     writeFileSync(aclFile, opts.acl.join('\n') + '\n');
@@ -67,6 +89,7 @@ export async function startMosquitto(opts: {
   };
   const m: Mosquitto = {
     port,
+    ...(tlsPort !== undefined ? { tlsPort } : {}),
     dir,
     proc: await launch(),
     async stop() {

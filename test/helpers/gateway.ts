@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { eventually, freePort, ROOT, startProcess, startTs, type Proc } from './procs.ts';
@@ -22,6 +22,28 @@ export interface GatewayProc {
   ): Promise<{ status: number; body: Record<string, unknown> }>;
 }
 
+/**
+ * Every gateway's output, beside the secrets it was given, for the last test of the suite
+ * (test/logs): no token, password, key or hash may appear in what a gateway printed.
+ */
+export const GATEWAY_LOGS = path.join(ROOT, 'test-results', 'gateway-logs');
+
+/** Values of the environment a gateway gets that are credentials, by the variable's name. */
+const SECRET_NAME = /TOKEN|PASS|PW|SECRET|KEY|HMAC/i;
+
+function recordOutput(proc: Proc, yaml: string, env: Record<string, string>, extra: string[]): void {
+  mkdirSync(GATEWAY_LOGS, { recursive: true });
+  const base = path.join(GATEWAY_LOGS, `${Date.now()}-${proc.pid}`);
+  const fromEnv = Object.entries(env)
+    .filter(([k, v]) => SECRET_NAME.test(k) && v.length >= 8)
+    .map(([, v]) => v);
+  const hashes = yaml.match(/(sha256|scrypt)\$[^\s'"]+/g) ?? [];
+  writeFileSync(`${base}.secrets.json`, JSON.stringify([...new Set([...fromEnv, ...hashes, ...extra])]));
+  const append = (chunk: Buffer) => appendFileSync(`${base}.log`, chunk);
+  proc.child.stdout?.on('data', append);
+  proc.child.stderr?.on('data', append);
+}
+
 /** Run the real gateway (`gatehouse start`) as its own process on a config written here. */
 export async function startGateway(
   yaml: string,
@@ -32,6 +54,8 @@ export async function startGateway(
     mqttPort?: number;
     /** Run the gateway under this command, e.g. ['unshare', '-m'] for a mount namespace of its own. */
     prefix?: string[];
+    /** Credentials the gateway knows that are not in its environment (a token whose hash is in the YAML). */
+    secrets?: string[];
   } = {},
 ): Promise<GatewayProc> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-gw-'));
@@ -73,6 +97,12 @@ export async function startGateway(
         ...opts.env,
       },
     },
+  );
+  recordOutput(
+    proc,
+    yaml,
+    { GATEHOUSE_API_TOKEN: TEST_TOKEN, GATEHOUSE_MQTT_PASSWORD: 'admin-pass', ...opts.env },
+    opts.secrets ?? [],
   );
   await proc.waitFor(/gateway ready/, 60_000);
   const api = `http://127.0.0.1:${apiPort}`;
