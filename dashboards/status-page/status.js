@@ -2,12 +2,18 @@
 const ORDER = { offline: 0, degraded: 1, online: 2 };
 
 const $ = (id) => document.getElementById(id);
+// The token lasts as long as this tab, unless the crew ticked "stay signed in" on this phone.
+const KEY = 'gatehouse-token';
+function keepToken(value, stay) {
+  (stay ? localStorage : sessionStorage).setItem(KEY, value);
+  (stay ? sessionStorage : localStorage).removeItem(KEY);
+}
 const params = new URLSearchParams(location.hash.slice(1));
 if (params.get('token')) {
-  localStorage.setItem('gatehouse-token', params.get('token'));
+  keepToken(params.get('token'), false);
   history.replaceState(null, '', location.pathname);
 }
-let token = localStorage.getItem('gatehouse-token') ?? '';
+let token = sessionStorage.getItem(KEY) ?? localStorage.getItem(KEY) ?? '';
 
 /**
  * The words for each health reason come from the gateway (its one table, in the device
@@ -139,7 +145,8 @@ async function refresh() {
   try {
     const res = await fetch('/api/v1/devices', { headers: { authorization: `Bearer ${token}` } });
     if (res.status === 401 || res.status === 403) {
-      localStorage.removeItem('gatehouse-token');
+      sessionStorage.removeItem(KEY);
+      localStorage.removeItem(KEY);
       token = '';
       signIn('that token was not accepted', 'bad');
       return;
@@ -161,7 +168,7 @@ async function refresh() {
 $('login').addEventListener('submit', (e) => {
   e.preventDefault();
   token = $('token').value.trim();
-  localStorage.setItem('gatehouse-token', token);
+  keepToken(token, $('stay').checked);
   void refresh();
 });
 $('problems-only').addEventListener('change', () => last && render(last));
