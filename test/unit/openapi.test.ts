@@ -65,7 +65,7 @@ beforeAll(async () => {
     }
   }
 });
-afterAll(() => app.close());
+afterAll(() => app?.close());
 
 describe('the OpenAPI document', () => {
   it('is valid OpenAPI, by an independent validator', async () => {
