@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-DEBS=(influxdb influxdb-client mosquitto mosquitto-clients socat mbpoll chromium iproute2 procps prometheus)
+DEBS=(influxdb influxdb-client mosquitto mosquitto-clients socat mbpoll chromium iproute2 procps prometheus openssl curl)
 missing=()
 for p in "${DEBS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
