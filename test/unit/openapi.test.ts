@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ApiContext } from '../../gateway/api/context.ts';
 import { buildApi } from '../../gateway/api/server.ts';
 import { commissioningRoutes } from '../../gateway/commissioning/routes.ts';
+import { hashToken, TokenStore } from '../../gateway/credentials/tokens.ts';
 import type { CommissioningTarget } from '../../gateway/commissioning/service.ts';
 
 /**
@@ -16,15 +17,16 @@ import type { CommissioningTarget } from '../../gateway/commissioning/service.ts
 
 // Every route the API registers, as fastify's onRoute hook sees it: the hook goes on
 // each instance as it is created, before any plugin adds a route.
-const seen = vi.hoisted(() => [] as { method: string; url: string; hidden: boolean }[]);
+const seen = vi.hoisted(() => [] as { method: string; url: string; hidden: boolean; body: boolean }[]);
 vi.mock('fastify', async (importOriginal) => {
   const mod = await importOriginal<typeof FastifyModule>();
   const create = ((opts: unknown) => {
     const app = (mod.default as unknown as (o: unknown) => FastifyInstance)(opts);
     app.addHook('onRoute', (r: RouteOptions) => {
       const methods = Array.isArray(r.method) ? r.method : [r.method];
-      const hidden = Boolean((r.schema as { hide?: boolean } | undefined)?.hide);
-      for (const method of methods) seen.push({ method: method.toUpperCase(), url: r.url, hidden });
+      const schema = r.schema as { hide?: boolean; body?: unknown } | undefined;
+      const [hidden, body] = [Boolean(schema?.hide), schema?.body !== undefined];
+      for (const method of methods) seen.push({ method: method.toUpperCase(), url: r.url, hidden, body });
     });
     return app;
   }) as unknown as typeof mod.default;
@@ -55,7 +57,7 @@ beforeAll(async () => {
     testDevice: () => Promise.reject(new Error('not in this test')),
     saveDevice: () => Promise.reject(new Error('not in this test')),
   };
-  const ctx = { village: 'v', tokens: [] } as unknown as ApiContext;
+  const ctx = { village: 'v', tokens: new TokenStore() } as unknown as ApiContext;
   app = await buildApi(ctx, pino({ level: 'silent' }), [commissioningRoutes(target)]);
   await app.ready();
   doc = (await app.inject('/docs/json')).json() as Doc;
@@ -130,7 +132,7 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('declares path parameters, request bodies and optional defaulted query parameters', () => {
+  it('declares path parameters, the request bodies routes validate, and optional defaulted query parameters', () => {
     for (const { method, path: p, op } of operations) {
       const inPath = [...p.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
       const declared = (op.parameters ?? []).filter((x) => x.in === 'path');
@@ -140,9 +142,10 @@ describe('the OpenAPI document', () => {
         (q) => q.in === 'query' && q.schema?.default !== undefined,
       ))
         expect(x.required, `${method} ${p} ?${x.name} has a default`).toBeFalsy();
-      if (method === 'POST' || method === 'PUT') {
-        expect(op.requestBody?.content?.['application/json']?.schema, `${method} ${p} body`).toBeTruthy();
-      }
+      const takesBody = seen.some((r) => r.method === method && templated(r.url) === p && r.body);
+      expect(Boolean(op.requestBody?.content?.['application/json']?.schema), `${method} ${p} body`).toBe(
+        takesBody,
+      );
     }
   });
 
@@ -161,7 +164,9 @@ describe('the OpenAPI document', () => {
     const seenLimits: unknown[] = [];
     const ctx = {
       village: 'v',
-      tokens: [{ name: 'r', role: 'reader', token: 'reader-token-0123456789' }],
+      tokens: new TokenStore([
+        { name: 'r', role: 'reader', tokenHash: hashToken('reader-token-0123456789') },
+      ]),
       commands: { list: (limit: unknown) => (seenLimits.push(limit), []) },
     } as unknown as ApiContext;
     const api = await buildApi(ctx, pino({ level: 'silent' }));
