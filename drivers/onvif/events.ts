@@ -61,10 +61,12 @@ export function grantedLeaseS(resp: unknown): number | undefined {
 /** Least time between two PullMessages, whatever the camera answers. */
 export const PULL_FLOOR_MS = 200;
 /**
- * A camera that answers an empty pull long before the Timeout asked for ignores it: the
- * gap between such pulls doubles from the floor up to this, so it costs next to nothing.
+ * A camera that answers long before the Timeout asked for, with less than a full batch,
+ * either ignores the Timeout or has a steady trickle: the gap between such pulls doubles
+ * from the floor up to this, so it costs next to nothing (events wait on the camera, at
+ * most this long). A full batch means a backlog: drained at the floor.
  */
-export const EARLY_EMPTY_CEILING_MS = 1000;
+export const EARLY_ANSWER_CEILING_MS = 1000;
 const MESSAGE_LIMIT = 32;
 
 interface Subscription {
@@ -161,8 +163,8 @@ export class PullPointManager {
     }
   }
 
-  /** One PullMessages; answers how long to wait before the next. */
-  private async pullOnce(sub: Subscription, emptyGapMs: number): Promise<{ gapMs: number; empty: boolean }> {
+  /** One PullMessages; answers how long to wait before the next, and whether it came early. */
+  private async pullOnce(sub: Subscription, earlyGapMs: number): Promise<{ gapMs: number; early: boolean }> {
     // Never long-poll past the renewal point. An expired or forgotten subscription
     // (reboot) answers the pull or the renewal with a fault: then it is re-created.
     const pollS = Math.max(1, Math.min(this.o.pullTimeoutS, Math.floor((sub.renewAt - Date.now()) / 1000)));
@@ -175,22 +177,22 @@ export class PullPointManager {
     const messages = parseNotifications(body);
     for (const m of messages) this.o.onMessage(m);
     const elapsed = Date.now() - started;
-    const empty = messages.length === 0 && elapsed < pollS * 500;
-    return { gapMs: (empty ? emptyGapMs : PULL_FLOOR_MS) - elapsed, empty };
+    const early = messages.length < MESSAGE_LIMIT && elapsed < pollS * 500;
+    return { gapMs: (early ? earlyGapMs : PULL_FLOOR_MS) - elapsed, early };
   }
 
   private async run(): Promise<void> {
     let sub: Subscription | undefined;
-    let emptyGapMs = PULL_FLOOR_MS;
+    let earlyGapMs = PULL_FLOOR_MS;
     while (!this.stopped) {
       try {
         sub ??= await this.subscribe();
         // Renew when the next one-second poll would run past the renewal point.
         if (Date.now() + 1000 > sub.renewAt) sub = await this.renew(sub);
-        const { gapMs, empty } = await this.pullOnce(sub, emptyGapMs);
+        const { gapMs, early } = await this.pullOnce(sub, earlyGapMs);
         this.failures.reset();
         this.outcome = { status: 'ok' };
-        emptyGapMs = empty ? Math.min(EARLY_EMPTY_CEILING_MS, emptyGapMs * 2) : PULL_FLOOR_MS;
+        earlyGapMs = early ? Math.min(EARLY_ANSWER_CEILING_MS, earlyGapMs * 2) : PULL_FLOOR_MS;
         await this.wait(gapMs, false);
       } catch (err) {
         if (this.stopped) break;

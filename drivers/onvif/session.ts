@@ -3,6 +3,7 @@ import { learnCapabilities, type DeviceCapabilities } from './capabilities.ts';
 import type { CheckResult } from './checks.ts';
 import { learnMedia } from './media.ts';
 import type { OnvifDeviceOptions } from './options.ts';
+import { AuthMemory } from './digest.ts';
 import { cameraAgent, REPROBE_MS } from './pacing.ts';
 import { SoapClient } from './soap/client.ts';
 
@@ -31,6 +32,8 @@ export class OnvifSession {
   readonly client: SoapClient;
   /** Health checks, snapshots and commands: at most two sockets to the camera. */
   readonly agent: http.Agent = cameraAgent(2);
+  /** HTTP challenges the camera sent (snapshot URL, Digest-guarded SOAP), answered up front next time. */
+  readonly auth = new AuthMemory();
   endpoints: OnvifEndpoints | undefined;
   private learnedAt = 0;
   private generation = 0;
@@ -43,6 +46,7 @@ export class OnvifSession {
       password: opts.password,
       timeoutMs: opts.timeoutMs,
       agent: this.agent,
+      auth: this.auth,
     });
   }
 

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { DeviceError } from '../contract/errors.ts';
-import { httpRequest } from './digest.ts';
+import { httpRequest, type AuthMemory } from './digest.ts';
 import { meanLuma } from './luma.ts';
 
 export interface Snapshot {
@@ -30,6 +30,7 @@ export async function takeSnapshot(a: {
   timeoutMs: number;
   maxBytes?: number;
   agent?: http.Agent;
+  auth?: AuthMemory;
 }): Promise<Snapshot> {
   const t0 = performance.now();
   let res;

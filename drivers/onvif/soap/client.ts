@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { DeviceError } from '../../contract/errors.ts';
-import { httpRequest } from '../digest.ts';
+import { httpRequest, type AuthMemory } from '../digest.ts';
 import { pick, text, XmlError, type XmlNode } from '../xml.ts';
 import { buildEnvelope, parseEnvelope, type SoapFault } from './envelope.ts';
 import { usernameTokenHeader } from './wssec.ts';
@@ -13,6 +13,8 @@ export interface SoapClientOptions {
   timeoutMs: number;
   maxBytes?: number;
   agent?: http.Agent;
+  /** Cameras that also guard SOAP with HTTP Digest: answer their last challenge up front. */
+  auth?: AuthMemory;
 }
 
 export interface CallOptions {
@@ -157,6 +159,7 @@ export class SoapClient {
       timeoutMs,
       maxBytes: this.opts.maxBytes,
       agent,
+      auth: this.opts.auth,
     });
     return interpretSoapResponse(res.status, res.body, what, this.opts.maxBytes);
   }
