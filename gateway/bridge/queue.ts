@@ -32,9 +32,10 @@ const COMPACT_AT = 1024 * 1024;
 /**
  * An append-only disk queue: one JSON line per message in `queue.log`, and the byte
  * offset up to which messages were delivered in `queue.offset`. Appends are written
- * before they are acknowledged to the producer, and the appends of one event-loop turn
- * (a batch) share one fdatasync, as the InfluxDB spool syncs per batch: a power cut
- * loses at most the batch being written. A crash before the offset is saved replays a
+ * before they are acknowledged to the producer; the appends since the last save()
+ * (the bridge calls it every 200 ms) share one fdatasync, a group commit as the
+ * InfluxDB spool's per batch: a power cut loses at most that batch, a process crash
+ * nothing (the page cache survives it). A crash before the offset is saved replays a
  * tail (at least once). A record torn by a crash is cut off when the queue is reopened.
  * The log is truncated once everything in it has been delivered.
  */
@@ -45,7 +46,7 @@ export class DiskQueue {
   private size: number;
   private committed: number;
   private savedCommitted: number;
-  private syncPending = false;
+  private unsynced = false;
 
   constructor(
     dir: string,
@@ -73,17 +74,14 @@ export class DiskQueue {
     if (this.size - this.committed + buf.length > this.maxBytes) return false;
     writeSync(this.fd, buf, 0, buf.length, this.size);
     this.size += buf.length;
-    if (!this.syncPending) {
-      this.syncPending = true;
-      setImmediate(() => this.sync());
-    }
+    this.unsynced = true;
     return true;
   }
 
-  /** fdatasync what was appended (once per batch; also on close). */
+  /** fdatasync whatever was appended since the last sync: one sync per batch of appends. */
   sync(): void {
-    if (!this.syncPending) return;
-    this.syncPending = false;
+    if (!this.unsynced) return;
+    this.unsynced = false;
     fdatasyncSync(this.fd);
   }
 
@@ -141,8 +139,9 @@ export class DiskQueue {
     if (end > this.committed) this.committed = end;
   }
 
-  /** Write the delivered offset to disk, and truncate the log when it is all delivered. */
+  /** Sync the log, write the delivered offset to disk, and truncate the log when it is all delivered. */
   save(): void {
+    this.sync();
     if (this.committed === this.savedCommitted) return;
     if (this.committed === this.size && this.size >= COMPACT_AT) {
       ftruncateSync(this.fd, 0);
