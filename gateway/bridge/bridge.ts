@@ -196,7 +196,7 @@ export class Bridge {
     this.readPos = entry.end;
     const slot = { end: entry.end, acked: false };
     this.inflight.push(slot);
-    client.publish(entry.topic, entry.payload, { qos: 1, retain: entry.retain }, (err) => {
+    client.publish(entry.topic, entry.payload, { qos: this.opts.config.qos, retain: entry.retain }, (err) => {
       if (err) {
         // mqtt.js gave up on it (client ended): start again from the last acknowledged message.
         this.opts.log.warn({ err: err.message, topic: entry.topic }, 'bridge publish failed');

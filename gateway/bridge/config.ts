@@ -31,6 +31,11 @@ export const BridgeConfigSchema = Type.Object(
       description: 'unacknowledged QoS 1 messages upstream',
     }),
     maxQueueBytes: Type.Integer({ minimum: 1024, default: 256 * 1024 * 1024 }),
+    qos: Type.Union([Type.Literal(1), Type.Literal(2)], {
+      default: 1,
+      description:
+        'upstream QoS: 1 = at least once (a message may arrive twice after a cut); 2 = exactly once while the gateway runs',
+    }),
     keepaliveSeconds: Type.Integer({ minimum: 5, maximum: 3600, default: 30 }),
     tls: Type.Optional(TlsClientFilesSchema),
     commandKey: Type.Optional(
