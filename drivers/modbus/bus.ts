@@ -65,10 +65,13 @@ interface Job {
 export function toDeviceError(err: unknown, unit: number): DeviceError {
   if (err instanceof DeviceError) return err;
   if (err instanceof ModbusException) {
-    if (err.code === 2) return new DeviceError('illegal-address', `unit ${unit}: ${err.message}`, 'degraded');
+    // The exception stays the cause: a sweep tells "nobody at this id" (10, 11) from a refusal.
+    const cause = { cause: err };
+    if (err.code === 2)
+      return new DeviceError('illegal-address', `unit ${unit}: ${err.message}`, 'degraded', cause);
     if (err.code === 1)
-      return new DeviceError('illegal-function', `unit ${unit}: ${err.message}`, 'degraded');
-    return new DeviceError('bad-response', `unit ${unit}: ${err.message}`, 'degraded');
+      return new DeviceError('illegal-function', `unit ${unit}: ${err.message}`, 'degraded', cause);
+    return new DeviceError('bad-response', `unit ${unit}: ${err.message}`, 'degraded', cause);
   }
   return new DeviceError(
     'bad-response',

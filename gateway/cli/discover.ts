@@ -1,5 +1,6 @@
 import { discover as runDiscovery } from '../../drivers/onvif/discovery.ts';
 import { parse, port } from './args.ts';
+import { progressBar } from './progress.ts';
 
 const USAGE = `usage: gatehouse discover [--cidr 10.0.5.0/24] [--hosts a,b,c] [--interface LOCAL_IP] [options]
 
@@ -39,6 +40,7 @@ export async function discover(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const password = values['password-env'] ? process.env[values['password-env']] : undefined;
+  const bar = progressBar('hosts', 'cameras');
   const found = await runDiscovery({
     ...(values.cidr ? { cidr: values.cidr } : {}),
     ...(values.hosts ? { hosts: values.hosts.split(',').map((h) => h.trim()) } : {}),
@@ -48,9 +50,8 @@ export async function discover(argv: string[]): Promise<void> {
     ...(values.user ? { username: values.user } : {}),
     ...(password ? { password } : {}),
     ...(values['timeout-ms'] ? { timeoutMs: Number(values['timeout-ms']) } : {}),
-    onProgress: (p) => process.stderr.write(`\rscanned ${p.done}/${p.total} hosts, ${p.found} found`),
-  });
-  process.stderr.write('\n');
+    onProgress: (p) => bar.update(p),
+  }).finally(() => bar.stop());
   if (values.json) {
     console.log(JSON.stringify(found, null, 2));
     return;

@@ -10,6 +10,9 @@ commands:
   hash-password   read a password on stdin, print its scrypt hash for broker.users[].passwordHash
   hash-token      read an API token on stdin (or --generate one), print its hash for api.tokens[].tokenHash
   discover        find ONVIF cameras (--cidr / --hosts / --interface) for commissioning
+  scan-modbus     sweep a bus of a running gateway for Modbus units and tell their profiles (--bus ID)
+  add             add a device or a bus to a running gateway, live and into its config file
+  remove          remove a device or a bus from a running gateway, live and from its config file
   status          the health of a running gateway as a table or JSON; exit 0 online, 1 degraded, 2 offline
 
 "gatehouse <command> --help" tells more.`;
@@ -20,6 +23,9 @@ const COMMANDS: Record<string, () => Promise<{ [k: string]: (argv: string[]) => 
   'hash-password': () => import('./hash-password.ts'),
   'hash-token': () => import('./hash-token.ts'),
   discover: () => import('./discover.ts'),
+  'scan-modbus': () => import('./scan-modbus.ts'),
+  add: () => import('./add.ts'),
+  remove: () => import('./remove.ts'),
   status: () => import('./status.ts'),
 };
 
@@ -27,6 +33,7 @@ const COMMANDS: Record<string, () => Promise<{ [k: string]: (argv: string[]) => 
 const EXPORTS: Record<string, string> = {
   'hash-password': 'hashPasswordCommand',
   'hash-token': 'hashTokenCommand',
+  'scan-modbus': 'scanModbus',
 };
 
 const [command, ...argv] = process.argv.slice(2);
