@@ -6,6 +6,7 @@ import { DriverError } from '../contract/errors.ts';
 import { BARRIER_ACTIONS } from '../contract/driver.ts';
 import { sourceDir } from '../contract/paths.ts';
 import { parseYamlWithSchema, type CheckProblem } from '../contract/yaml-schema.ts';
+import { DeviceInfoSchema, IdentifySchema, RegisterTypeSchema, sectionProblems } from './profile-sections.ts';
 
 /**
  * Barrier controller register maps as data. A profile says which register feeds which
@@ -27,7 +28,7 @@ export const INTEGER_FIELDS: readonly BarrierField[] = [
   'vehicles_out',
 ];
 
-export const RegisterTypeSchema = lit('coil', 'discrete', 'input', 'holding');
+export { RegisterTypeSchema };
 export type RegisterType = Static<typeof RegisterTypeSchema>;
 export const DataTypeSchema = lit('u16', 'i16', 'u32', 'i32', 'f32', 'bitfield');
 export type DataType = Static<typeof DataTypeSchema>;
@@ -48,6 +49,10 @@ export const FieldMapSchema = Type.Object(
     unit: Type.Optional(Type.String()),
     /** arm_state only: raw value → canonical state. Unlisted values read as `unknown`. */
     states: Type.Optional(Type.Record(Type.String({ pattern: '^[0-9]+$' }), ArmStateSchema)),
+    /** Raw value meaning "no valid reading" (e.g. 255 for an unknown position): the field is left out. */
+    unknown: Type.Optional(Type.Integer()),
+    /** Why this mapping is a guess the vendor's map does not settle; a device override confirms it. */
+    unverified: Type.Optional(Type.String({ minLength: 1 })),
     description: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
@@ -118,6 +123,10 @@ export const ProfileSchema = Type.Object(
      */
     closeIfClear: Type.Optional(CommandSchema),
     faultCodes: Type.Optional(Type.Record(Type.String({ pattern: '^[0-9]+$' }), Type.String())),
+    /** Signature by which a commissioning sweep recognises this controller (identify.ts). */
+    identify: Type.Optional(IdentifySchema),
+    /** Board id, firmware, serial number…: read once at connect (device-info.ts). */
+    deviceInfo: Type.Optional(DeviceInfoSchema),
   },
   { additionalProperties: false },
 );
@@ -130,7 +139,7 @@ export function wordsOf(dataType: DataType | undefined): number {
 }
 
 /** Rules a schema cannot say: a field's shape fits its register, no two writes collide. */
-function semanticProblems(p: Static<typeof ProfileSchema>): CheckProblem[] {
+export function semanticProblems(p: Static<typeof ProfileSchema>): CheckProblem[] {
   const out: CheckProblem[] = [];
   const taken = new Map<string, string>();
   p.fields.forEach((f, i) => {
@@ -152,6 +161,8 @@ function semanticProblems(p: Static<typeof ProfileSchema>): CheckProblem[] {
     if (f.states && f.field !== 'arm_state')
       out.push({ path: at('states'), message: 'only arm_state has states' });
     if (f.scale === 0) out.push({ path: at('scale'), message: 'scale must not be 0' });
+    if (f.unknown !== undefined && (bitTable || f.dataType === 'bitfield' || f.states))
+      out.push({ path: at('unknown'), message: '`unknown` is for numbers (a state map lists its codes)' });
     for (let w = 0; w < (bitTable ? 1 : wordsOf(f.dataType)); w++) {
       const key = `${f.type}:${f.address + w}${f.dataType === 'bitfield' ? `.${f.bit}` : ''}`;
       const prev = taken.get(key);
@@ -165,6 +176,7 @@ function semanticProblems(p: Static<typeof ProfileSchema>): CheckProblem[] {
     if (fieldNames.indexOf(n) !== i)
       out.push({ path: ['fields', i, 'field'], message: `${n} is mapped twice` });
   });
+  out.push(...sectionProblems(p));
   const triggers = new Map<string, string>();
   const written = Object.entries(p.commands);
   if (p.closeIfClear) written.push(['closeIfClear', p.closeIfClear]);
