@@ -231,6 +231,7 @@ export class Gateway {
           config.commands.maxQueuedPerBarrier,
         );
         c.onUpdate((rec) => mqtt.publishCommandUpdate(rec));
+        c.onSupervision((r) => metrics.supervision(r));
         c.onUpdate((rec) => metrics.command(rec));
         commandsStarted(c);
         return c;

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { CommandRecord } from './commands/schema.ts';
+import type { SupervisionReport } from './commands/supervise.ts';
 import type { BusMessage } from './core/bus.ts';
 import type { StateStore } from './core/state.ts';
 import {
@@ -158,6 +159,57 @@ export class GatewayMetrics {
       },
     });
     registerStatMetrics(this.registry, sinks);
+  }
+
+  // Close supervision (commands/supervise.ts): field initializers, so the series exist from the start.
+  private readonly supervisionReads = new Counter({
+    name: 'gatehouse_supervision_reads_total',
+    help: 'Reads made while watching a closing arm (the barrier, and its lane for one without sensors)',
+    labelNames: ['device'],
+    registers: [this.registry],
+  });
+  private readonly supervisedCloses = new Counter({
+    name: 'gatehouse_supervised_closes_total',
+    help: 'Supervised closes by outcome: closed, reversed, tripped (the controller acted first), fault, timeout, refused, read-error',
+    labelNames: ['device', 'outcome'],
+    registers: [this.registry],
+  });
+  private readonly reversals = new Counter({
+    name: 'gatehouse_supervision_reversals_total',
+    help: 'Closing arms the gateway reversed, by the sensor that saw the vehicle',
+    labelNames: ['device', 'sensor'],
+    registers: [this.registry],
+  });
+  private readonly reversalSeconds = new Histogram({
+    name: 'gatehouse_supervision_reversal_seconds',
+    help: 'From the reading that saw a vehicle under a closing arm to the acknowledgement of the reversal',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers: [this.registry],
+  });
+  private readonly reversalTravel = new Histogram({
+    name: 'gatehouse_supervision_arm_travel_degrees',
+    help: 'How far the arm came down between the reading that saw the vehicle and the first reading after the reversal',
+    buckets: [0.5, 1, 2, 5, 10, 20, 45, 90],
+    registers: [this.registry],
+  });
+  private readonly impacts = new Counter({
+    name: 'gatehouse_supervision_impacts_total',
+    help: 'Supervised closes whose arm read closed while the lane read occupied (a reversal too late, or none possible)',
+    labelNames: ['device'],
+    registers: [this.registry],
+  });
+
+  /** Each supervised close once it ends (CommandService.onSupervision). */
+  supervision(r: SupervisionReport): void {
+    const device = r.device;
+    this.supervisionReads.inc({ device }, r.reads);
+    this.supervisedCloses.inc({ device, outcome: r.outcome });
+    if (r.closedOnVehicle) this.impacts.inc({ device });
+    if (r.outcome !== 'reversed') return;
+    this.reversals.inc({ device, sensor: r.sensor ?? 'unknown' });
+    if (r.reversalMs !== undefined) this.reversalSeconds.observe(r.reversalMs / 1000);
+    if (r.detectAngleDeg !== undefined && r.reversalAngleDeg !== undefined)
+      this.reversalTravel.observe(Math.max(0, r.detectAngleDeg - r.reversalAngleDeg));
   }
 
   handle(msg: BusMessage): void {

@@ -28,6 +28,8 @@ options:
   --blind                  a controller without its own safety: closes on a vehicle, never reverses
   --impact-angle N         an impact is the arm below N degrees onto a vehicle under it (default 30)
   --seed N                 random seed (default 1)
+  --info NAME=VALUE        device information the profile's deviceInfo lays out (repeatable; e.g.
+                           --info serial=ZLB30B00012345 --info firmware=2.1.7); default: made up per unit
 
 prints one line with "listening" and the bound addresses; SIGINT/SIGTERM close cleanly.`;
 
@@ -60,6 +62,7 @@ export async function run(argv: string[]): Promise<void> {
       blind: { type: 'boolean' },
       'impact-angle': { type: 'string', default: '30' },
       seed: { type: 'string', default: '1' },
+      info: { type: 'string', multiple: true },
     },
     strict: true,
   });
@@ -76,6 +79,14 @@ export async function run(argv: string[]): Promise<void> {
   if (unitIds.some((u) => !Number.isInteger(u) || u < 1 || u > 247))
     throw new Error('unit ids must be 1..247');
   const profile = loadProfile(o.profile);
+  const info: Record<string, string> = {};
+  for (const kv of o.info ?? []) {
+    const m = /^([a-z][a-z0-9_]*)=(.*)$/.exec(kv);
+    if (!m) throw new Error(`--info wants NAME=VALUE, got "${kv}"`);
+    if (!profile.deviceInfo?.some((d) => d.name === m[1]))
+      throw new Error(`--info ${m[1]}: profile ${profile.name} has no such deviceInfo item`);
+    info[m[1]!] = m[2]!;
+  }
   const baud = Number(o.baud);
   const framing = parseFraming(o.framing);
   const server = new SimServer({ latencyMs: Number(o['latency-ms']) });
@@ -90,7 +101,7 @@ export async function run(argv: string[]): Promise<void> {
       blind: o.blind === true,
       impactAngleDeg: Number(o['impact-angle']),
     });
-    server.units.set(id, new UnitImage(id, profile, sim));
+    server.units.set(id, new UnitImage(id, profile, sim, info));
   }
   const bound: string[] = [];
   if (o.tcp) bound.push(`tcp=${await server.listenTcp(...hostPort(o.tcp, '--tcp'))}`);

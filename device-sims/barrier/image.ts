@@ -1,3 +1,4 @@
+import { defaultInfo, infoWords } from './about.ts';
 import type { BarrierSim } from './barrier.ts';
 import { COMMANDS, type CommandName } from './fields.ts';
 import { emptyTables, layOut, type Tables } from './layout.ts';
@@ -90,6 +91,8 @@ export class UnitImage {
     readonly unit: number,
     readonly profile: SimProfile,
     readonly sim: BarrierSim,
+    /** Device information by name (`--info serial=…`); what is not given is made up per unit. */
+    info: Record<string, string> = {},
   ) {
     for (const f of profile.fields) {
       for (let i = 0; i < registersOf(f); i++) this.valid[f.type].add(f.address + i);
@@ -129,6 +132,15 @@ export class UnitImage {
       });
     }
     if (profile.sequence) this.valid[profile.sequence.echo.type].add(profile.sequence.echo.address);
+    for (const c of profile.identify ?? [])
+      for (let i = 0; i < (c.count ?? 1); i++) this.valid[c.type].add(c.address + i);
+    // Device information is fixed at the factory: laid out once, never by refresh().
+    for (const d of profile.deviceInfo ?? []) {
+      infoWords(d, info[d.name] ?? defaultInfo(d, unit)).forEach((w, i) => {
+        this.valid[d.type].add(d.address + i);
+        this.img[d.type].set(d.address + i, w);
+      });
+    }
     const where = (name: string) => profile.fields.find((f) => f.field === name);
     this.sensors = { loop: where('loop_occupied'), eye: where('photo_eye_blocked') };
     this.refresh();

@@ -57,6 +57,24 @@ function engineering(f: FieldSpec, value: BarrierFields[keyof BarrierFields]): n
   return f.dataType === 'f32' ? scaled : Math.round(scaled);
 }
 
+const RANGES: Partial<Record<NonNullable<FieldSpec['dataType']>, [number, number]>> = {
+  u16: [0, 0xffff],
+  i16: [-0x8000, 0x7fff],
+  u32: [0, 0xffffffff],
+  i32: [-0x80000000, 0x7fffffff],
+};
+
+/**
+ * A controller with a no-reading code reports it for a value its register cannot hold
+ * (the simulated encoder fault reads −1°, which a 0–100 % register cannot say) rather
+ * than saturating it into a plausible reading.
+ */
+function orUnknown(f: FieldSpec, raw: number | null): number | null {
+  if (f.unknown === undefined) return raw;
+  const [lo, hi] = RANGES[f.dataType ?? 'u16'] ?? [-Infinity, Infinity];
+  return raw === null || raw < lo || raw > hi ? f.unknown : raw;
+}
+
 /** Registers from wire bytes: each pair of bytes is one register, first byte high. */
 function toRegisters(wire: number[]): number[] {
   const out: number[] = [];
@@ -88,7 +106,7 @@ export function layOut(profile: SimProfile, values: Partial<BarrierFields>, into
       statusWords.set(key, sw);
       continue;
     }
-    const bytes = valueBytes(f.dataType ?? 'u16', engineering(f, value));
+    const bytes = valueBytes(f.dataType ?? 'u16', orUnknown(f, engineering(f, value)));
     const order = WIRE_BYTES[word][byte][bytes.length as 2 | 4];
     toRegisters(order.map((i) => bytes[i]!)).forEach((r, i) => table.set(f.address + i, r));
   }

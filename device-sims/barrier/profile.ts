@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { ARM_STATES, COMMANDS, FIELD_NAMES, isFlagField, type ArmState, type CommandName } from './fields.ts';
 import type { FieldName } from './fields.ts';
+import { readIdentifySpecs, readInfoSpecs, type IdentifySpec, type InfoSpec } from './about.ts';
 
 /**
  * The simulator's reading of a barrier profile (docs/profiles.md). Profiles are data
@@ -31,6 +32,10 @@ export interface FieldSpec {
   scale?: number;
   offset?: number;
   states?: Record<string, ArmState>;
+  /** The raw code the controller reports when it has no valid reading (e.g. 255: position unknown). */
+  unknown?: number;
+  /** Why the mapping is a guess (kept for the driver's warning; the controller lays it out all the same). */
+  unverified?: string;
 }
 
 export interface WriteSpec {
@@ -53,6 +58,8 @@ export interface SimProfile {
   closeIfClear?: { steps: Step[] };
   /** How a master reverses a closing arm; the controller just sees those commands arrive. */
   reversal?: 'open' | 'stop-then-open';
+  identify?: IdentifySpec[];
+  deviceInfo?: InfoSpec[];
 }
 
 const TABLES = ['coil', 'discrete', 'input', 'holding'] as const;
@@ -96,7 +103,7 @@ function at(where: string, v: unknown) {
 function readField(raw: unknown, where: string): FieldSpec {
   const o = at(where, raw).object([
     ...['field', 'type', 'address', 'dataType', 'bit', 'wordOrder', 'byteOrder'],
-    ...['scale', 'offset', 'states', 'unit', 'description'],
+    ...['scale', 'offset', 'states', 'unit', 'description', 'unknown', 'unverified'],
   ]);
   const get = (k: string) => at(`${where}.${k}`, o[k]);
   const f: FieldSpec = {
@@ -131,6 +138,15 @@ function readField(raw: unknown, where: string): FieldSpec {
       f.states[k] = at(`${where}.states.${k}`, s).oneOf(ARM_STATES);
     }
   } else if (o.states !== undefined) get('states').fail('only arm_state has states');
+  if (o.unknown !== undefined) {
+    if (bitTable || f.dataType === 'bitfield' || f.states)
+      get('unknown').fail('only a number has a no-reading code');
+    f.unknown = get('unknown').int(-0x80000000, 0xffffffff);
+  }
+  if (o.unverified !== undefined) {
+    if (typeof o.unverified !== 'string' || !o.unverified) get('unverified').fail('must be a sentence');
+    f.unverified = o.unverified as string;
+  }
   return f;
 }
 
@@ -182,6 +198,7 @@ export function readProfile(text: string, source: string): SimProfile {
       ...['name', 'vendor', 'description', 'wordOrder', 'byteOrder'],
       ...['fields', 'sequence', 'commands', 'faultCodes'],
       ...['reversal', 'closeIfClear'],
+      ...['identify', 'deviceInfo'],
     ]);
     if (typeof top.name !== 'string' || !top.name) at(`${source}: name`, top.name).fail('must be a name');
     const p: SimProfile = {
@@ -223,6 +240,8 @@ export function readProfile(text: string, source: string): SimProfile {
       p.reversal = at(`${source}: reversal`, top.reversal).oneOf(['open', 'stop-then-open'] as const);
     if (top.closeIfClear !== undefined)
       p.closeIfClear = readCommand(top.closeIfClear, `${source}: closeIfClear`);
+    if (top.identify !== undefined) p.identify = readIdentifySpecs(top.identify, `${source}: identify`);
+    if (top.deviceInfo !== undefined) p.deviceInfo = readInfoSpecs(top.deviceInfo, `${source}: deviceInfo`);
     checkOverlaps(p, source);
     return p;
   } catch (err) {

@@ -38,6 +38,11 @@ export interface Driver {
    * Features not yet known are absent.
    */
   features?(): Record<string, FeatureStatus>;
+  /**
+   * Optional: what the device says about itself (board id, firmware, serial number),
+   * read once at connect; absent until the device has answered.
+   */
+  info?(): Record<string, string> | undefined;
   close(): Promise<void>;
 }
 

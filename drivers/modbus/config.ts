@@ -5,6 +5,7 @@ import { fieldName, validate } from '../contract/schema-problems.ts';
 import type { DriverContext } from '../contract/driver.ts';
 import { ModbusBus } from './bus.ts';
 import { ModbusBarrierDriver } from './driver.ts';
+import { withOverrides, OverridesSchema } from './overrides.ts';
 import { DEFAULT_PROFILE_DIR, loadProfile, type Profile } from './profile.ts';
 import { RtuTransport, TcpTransport, type Transport } from './transport.ts';
 
@@ -88,6 +89,7 @@ export const ModbusDeviceOptionsSchema = Type.Object(
       description: 'first wait after a unit stops answering; doubles per failure',
     }),
     backoffMaxMs: Type.Integer({ minimum: 50, default: 8000, description: 'longest wait between tries' }),
+    overrides: Type.Optional(OverridesSchema),
   },
   { additionalProperties: false },
 );
@@ -122,6 +124,14 @@ export function createTransport(b: ModbusBusSettings): Transport {
         stopBits: b.stopBits,
       });
   }
+}
+
+/** A device's profile as it runs on that device: loaded by name or path, its overrides applied. */
+export function profileFor(
+  device: Pick<ModbusDeviceOptions, 'id' | 'profile' | 'overrides'>,
+  dirs: string[] = [DEFAULT_PROFILE_DIR],
+): Profile {
+  return withOverrides(loadProfile(device.profile, dirs), device.overrides, device.id);
 }
 
 export function createBus(config: ModbusBusConfig, ctx: Pick<DriverContext, 'log'>): ModbusBus {
@@ -165,6 +175,7 @@ export function createModbusDrivers(
     let profile = profiles.get(d.profile);
     if (!profile)
       profiles.set(d.profile, (profile = loadProfile(d.profile, opts.profileDirs ?? [DEFAULT_PROFILE_DIR])));
+    profile = withOverrides(profile, d.overrides, d.id);
     return new ModbusBarrierDriver(d.id, bus, d.unit, profile, ctx, {
       backoffMs: d.backoffMs,
       backoffMaxMs: d.backoffMaxMs,

@@ -28,6 +28,7 @@ import {
   type WriteStep,
 } from './profile.ts';
 import { decodeFields, emptyImage, planReads, type ReadRange, type RegisterImage } from './registers.ts';
+import { busReader, UnitInfo } from './unit-info.ts';
 
 const READ_FC = {
   coil: FC.readCoils,
@@ -60,6 +61,7 @@ export class ModbusBarrierDriver implements Driver {
   private backoffUntil = 0;
   private lastError: DeviceError | undefined;
   private seq = Math.floor(Math.random() * 0xfff0) + 1;
+  private readonly about: UnitInfo;
 
   constructor(
     readonly id: string,
@@ -74,10 +76,17 @@ export class ModbusBarrierDriver implements Driver {
     this.senseProfile = { ...profile, fields: profile.fields.filter((f) => wanted.includes(f.field)) };
     this.sensePlan = planReads(this.senseProfile);
     this.tracker = new BarrierEventTracker(profile.faultCodes);
+    this.about = new UnitInfo(profile, busReader(bus, unit), ctx.log, id);
   }
 
   async connect(): Promise<void> {
     // The bus opens lazily and reconnects by itself; a device that is down at start is a health state, not an error.
+    await this.about.load();
+  }
+
+  /** Board id, firmware, serial… as the profile's deviceInfo reads them; unverified mappings by name. */
+  info(): Record<string, string> | undefined {
+    return this.about.get();
   }
 
   async read(opts: { urgent?: boolean } = {}): Promise<ReadResult> {
@@ -97,6 +106,7 @@ export class ModbusBarrierDriver implements Driver {
       throw this.failed(err as DeviceError);
     }
     const fields: BarrierFields = decodeFields(this.profile, img);
+    if (!this.about.loaded) void this.about.load(); // silent at connect, answering now
     this.failures = 0;
     this.lastError = undefined;
     const code = fields.fault_code ?? 0;

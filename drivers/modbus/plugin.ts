@@ -4,6 +4,7 @@ import type { ModbusBus } from './bus.ts';
 import {
   createBus,
   ModbusBusConfigSchema,
+  profileFor,
   ModbusDeviceOptionsSchema,
   type ModbusBusConfig,
 } from './config.ts';
@@ -31,7 +32,7 @@ export function modbusPlugin(): DriverPlugin<typeof options> {
     options,
     check(device) {
       try {
-        loadProfile(device.profile);
+        profileFor(device);
       } catch (err) {
         return `profile: ${(err as Error).message}`;
       }
@@ -45,7 +46,7 @@ export function modbusPlugin(): DriverPlugin<typeof options> {
         bus = createBus(env.buses.get(device.bus) as ModbusBusConfig, ctx);
         live.set(device.bus, bus);
       }
-      return new ModbusBarrierDriver(device.id, bus, device.unit, loadProfile(device.profile), ctx, {
+      return new ModbusBarrierDriver(device.id, bus, device.unit, profileFor(device), ctx, {
         backoffMs: device.backoffMs,
         backoffMaxMs: device.backoffMaxMs,
       });

@@ -134,6 +134,8 @@ export function decodeFields(profile: Profile, img: RegisterImage): BarrierField
       continue;
     }
     const raw = wordsToRaw(words, dt, word, byte);
+    // "No valid reading": leave the field out rather than scale the marker into a value.
+    if (f.unknown !== undefined && raw === f.unknown) continue;
     if (f.field === 'arm_state') {
       out[f.field] = (f.states?.[String(raw)] ?? 'unknown') satisfies ArmState;
     } else if (BOOLEAN_FIELDS.includes(f.field)) {

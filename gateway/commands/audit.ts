@@ -25,6 +25,8 @@ export interface AuditEntry {
   state: CommandRecord['state'];
   failure?: CommandRecord['failure'];
   detail?: string;
+  /** Measurements that go with this state (a supervised close: reads, arm angles, reversal latency). */
+  data?: Record<string, string | number | boolean>;
 }
 
 const CURRENT = 'commands.jsonl';

@@ -39,15 +39,27 @@ export const COMMAND_FAILURES = [
       'before writing anything; only reset-fault is allowed. Fix the cause on site, then send reset-fault.',
   ),
   reason(
+    'reversed:loop-occupied',
+    'The close was written, then a vehicle reached the loop before the arm was down: the gateway, watching ' +
+      "the arm, sent the profile's reversal (open, or stop then open) at once. The audit holds the arm angle " +
+      'when the vehicle was seen and after the reversal. Close again once the lane is clear.',
+  ),
+  reason(
+    'reversed:photo-eye-blocked',
+    'The close was written, then the photo-eye was blocked before the arm was down: the gateway, watching ' +
+      "the arm, sent the profile's reversal (open, or stop then open) at once. The audit holds the arm angle " +
+      'when the beam was broken and after the reversal. Close again once the lane is clear.',
+  ),
+  reason(
     'interlock-tripped:loop-occupied',
-    'The close was written, then a vehicle reached the loop before the arm was down; the gateway sends ' +
-      "nothing more, relying on the controller's own safety devices to reverse the arm. " +
+    "The close was written, then a vehicle reached the loop before the arm was down, and the controller's own " +
+      'safety devices had already stopped the arm or were bringing it up, so the gateway sent nothing more. ' +
       'Close again once the lane is clear.',
   ),
   reason(
     'interlock-tripped:photo-eye-blocked',
-    'The close was written, then the photo-eye was blocked before the arm was down; the gateway sends ' +
-      "nothing more, relying on the controller's own safety devices to reverse the arm. " +
+    "The close was written, then the photo-eye was blocked before the arm was down, and the controller's own " +
+      'safety devices had already stopped the arm or were bringing it up, so the gateway sent nothing more. ' +
       'Close again once the lane is clear.',
   ),
   family<`barrier-fault:${number}`>(

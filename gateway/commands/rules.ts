@@ -33,11 +33,39 @@ export function confirmed(action: BarrierAction, s: BarrierFields): boolean {
   }
 }
 
-/** A condition seen while confirming that means the action will not complete. */
+/** A condition seen while confirming that means the action will not complete (a close is watched instead). */
 export function aborted(action: BarrierAction, s: BarrierFields): CommandFailure | undefined {
-  if (action === 'close' && (s.loop_occupied || s.photo_eye_blocked)) {
-    return s.loop_occupied ? 'interlock-tripped:loop-occupied' : 'interlock-tripped:photo-eye-blocked';
-  }
   if (s.fault_code && action !== 'reset-fault') return `barrier-fault:${s.fault_code}`;
   return undefined;
+}
+
+export type LaneSensor = 'loop-occupied' | 'photo-eye-blocked';
+
+/** What one supervised reading of a closing arm calls for. */
+export type CloseWatch =
+  | { next: 'confirm' }
+  | { next: 'watch' }
+  | { next: 'reverse'; sensor: LaneSensor }
+  | { next: 'fail'; failure: CommandFailure };
+
+/**
+ * A close is watched until the arm is down. A vehicle while the arm may still be coming
+ * down (closing, or a position the device cannot tell) means reverse now; an arm already
+ * stopped or rising means the controller's own safety acted first; an arm still up has
+ * not started down: keep watching, and reverse the moment it does.
+ */
+export function watchClose(s: BarrierFields): CloseWatch {
+  if (s.arm_state === 'closed') return { next: 'confirm' };
+  const sensor: LaneSensor | undefined = s.loop_occupied
+    ? 'loop-occupied'
+    : s.photo_eye_blocked
+      ? 'photo-eye-blocked'
+      : undefined;
+  if (sensor) {
+    if (s.arm_state === 'opening' || s.arm_state === 'stopped')
+      return { next: 'fail', failure: `interlock-tripped:${sensor}` };
+    if (s.arm_state !== 'open') return { next: 'reverse', sensor };
+  }
+  if (s.fault_code) return { next: 'fail', failure: `barrier-fault:${s.fault_code}` };
+  return { next: 'watch' };
 }

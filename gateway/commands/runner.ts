@@ -1,12 +1,14 @@
 import type { Logger } from 'pino';
 import type { BarrierFields } from '../../drivers/contract/canonical.ts';
 import type { BarrierAction, DriverCommand } from '../../drivers/contract/driver.ts';
+import { DriverError } from '../../drivers/contract/errors.ts';
 import type { DeviceEntry, DeviceRegistry } from '../core/registry.ts';
-import { withLaneSensors } from '../lanes.ts';
-import { failureOf } from './failures.ts';
+import { laneDevices, withLaneSensors } from '../lanes.ts';
+import { failureOf, type CommandFailure } from './failures.ts';
 import { aborted, confirmed, interlock } from './rules.ts';
 import type { CommandRecord, CommandRequest, SubmitCommand } from './schema.ts';
 import type { CommandStore } from './store.ts';
+import { auditData, CloseSupervisor, mergeLane, senseLane, type SupervisionReport } from './supervise.ts';
 
 /** The `commands` config section, as the schema fills it in. */
 export interface ConfirmTiming {
@@ -15,6 +17,13 @@ export interface ConfirmTiming {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** An interlock that held at the last look before the write: nothing was written. */
+class Refused extends Error {
+  constructor(readonly failure: CommandFailure) {
+    super(`refused at the last look before the write: ${failure}`);
+  }
+}
 
 /**
  * Carries commands out on devices. Gate commands are serialized per barrier so two never
@@ -26,6 +35,7 @@ export class CommandRunner {
   /** Commands per barrier waiting in its chain or under way. */
   private readonly waiting = new Map<string, number>();
   private readonly holdTimers = new Set<NodeJS.Timeout>();
+  private readonly supervisionListeners = new Set<(r: SupervisionReport) => void>();
 
   constructor(
     private readonly registry: DeviceRegistry,
@@ -75,6 +85,11 @@ export class CommandRunner {
     }
   }
 
+  /** Every supervised close, once it ends (metrics). */
+  onSupervision(fn: (r: SupervisionReport) => void): void {
+    this.supervisionListeners.add(fn);
+  }
+
   /** Wait for every command under way (graceful shutdown); pending timed releases are dropped. */
   async drain(): Promise<void> {
     for (const t of this.holdTimers) clearTimeout(t);
@@ -84,36 +99,114 @@ export class CommandRunner {
 
   private async execute(rec: CommandRecord, action: BarrierAction): Promise<void> {
     const entry = this.registry.get(rec.device)!;
-    const { confirmTimeoutMs, confirmPollMs } = this.timing;
     try {
       const before = (await entry.poller.readNow(true)).fields as BarrierFields;
-      const sensed =
-        action === 'close' || action === 'release'
-          ? await withLaneSensors(this.registry, entry, before)
-          : before;
+      const lanesGuard = action === 'close' || action === 'release';
+      const sensed = lanesGuard ? await withLaneSensors(this.registry, entry, before) : before;
       const blocked = interlock(action, sensed);
       if (blocked) return this.store.transition(rec, 'failed', blocked);
+      if (lanesGuard) return await this.guardedWrite(rec, entry, action, before);
       this.store.transition(rec, 'executing');
       await entry.driver.execute({ action });
-      const deadline = Date.now() + confirmTimeoutMs;
-      for (;;) {
-        const last = (await entry.poller.readNow(true)).fields as BarrierFields;
-        if (confirmed(action, last))
-          return this.store.transition(rec, 'confirmed', undefined, `arm ${last.arm_state ?? '?'}`);
-        const abort = aborted(action, last);
-        if (abort) return this.store.transition(rec, 'failed', abort);
-        if (Date.now() > deadline) {
-          return this.store.transition(
-            rec,
-            'failed',
-            'timeout',
-            `not confirmed within ${confirmTimeoutMs} ms: arm ${last.arm_state ?? 'unknown'}`,
-          );
-        }
-        await sleep(confirmPollMs);
-      }
+      await this.confirm(rec, entry, action);
     } catch (err) {
+      if (err instanceof Refused) return this.store.transition(rec, 'failed', err.failure, err.message);
       this.store.transition(rec, 'failed', failureOf(err), (err as Error).message);
+    }
+  }
+
+  /**
+   * A close (or a release, after which the controller closes): the interlock is checked
+   * once more on the last reading before the write, inside the driver where it can share
+   * the write's bus turn, and `executing` is recorded once the write is acknowledged, so
+   * a command refused at that last look never shows as executed. A close is then watched
+   * until the arm is down.
+   */
+  private async guardedWrite(
+    rec: CommandRecord,
+    entry: DeviceEntry,
+    action: 'close' | 'release',
+    before: BarrierFields,
+  ): Promise<void> {
+    const lane = before.loop_occupied === undefined ? laneDevices(this.registry, entry.ref, 'barrier') : [];
+    // A barrier guarded by other devices' sensors: their reading is the last thing before the write.
+    const fromLane = lane.length > 0 ? await senseLane(lane) : [];
+    const guard = (fresh: BarrierFields) => {
+      const blocked = interlock(action, mergeLane({ ...before, ...fresh }, fromLane));
+      if (blocked) throw new Refused(blocked);
+    };
+    guard({});
+    let wrote = false;
+    let written!: () => void;
+    const writtenP = new Promise<void>((r) => (written = r));
+    const execP = entry.driver.execute({ action }, { guard, onWritten: () => ((wrote = true), written()) });
+    const settled = execP.then(
+      (result) => ({ result, err: undefined }),
+      (err: unknown) => ({ result: undefined, err: err as Error }),
+    );
+    await Promise.race([writtenP, settled]);
+    if (!wrote) {
+      const { err } = await settled; // a driver that does not report its first write: done is written
+      if (err) throw err;
+    }
+    const conditional = (await Promise.race([settled, Promise.resolve(undefined)]))?.result as
+      { conditional?: boolean } | undefined;
+    if (action === 'release') {
+      const { err } = await settled;
+      if (err) throw err;
+      this.store.transition(rec, 'executing');
+      return this.confirm(rec, entry, action);
+    }
+    const refused = new AbortController();
+    void settled.then(({ err }) => {
+      if (err instanceof DriverError && err.kind === 'rejected') refused.abort(err);
+    });
+    const deadline = performance.now() + this.timing.confirmTimeoutMs;
+    const watching = new CloseSupervisor(entry, lane, deadline, refused.signal).run();
+    // Recorded (and fsynced) while the first supervision read is already on the wire.
+    await new Promise((r) => setImmediate(r));
+    this.store.transition(
+      rec,
+      'executing',
+      undefined,
+      conditional?.conditional ? 'written as close-if-clear: the controller checks its own lane' : undefined,
+    );
+    const { end, report } = await watching;
+    const { err } = await settled;
+    for (const l of this.supervisionListeners) l(report);
+    const data = auditData(report);
+    if (end.end === 'failed') return this.store.transition(rec, 'failed', end.failure, end.detail, data);
+    if (end.end === 'refused' || err) {
+      const e = err ?? (refused.signal.reason as Error);
+      return this.store.transition(rec, 'failed', failureOf(e), e.message, data);
+    }
+    if (end.end === 'timeout') {
+      const arm = end.last?.arm_state ?? 'unknown';
+      const detail = `not confirmed within ${this.timing.confirmTimeoutMs} ms: arm ${arm}`;
+      return this.store.transition(rec, 'failed', 'timeout', detail, data);
+    }
+    this.store.transition(rec, 'confirmed', undefined, `arm ${end.last.arm_state ?? '?'}`, data);
+  }
+
+  /** Read the device back until the action shows, a fault says it will not, or the timeout passes. */
+  private async confirm(rec: CommandRecord, entry: DeviceEntry, action: BarrierAction): Promise<void> {
+    const { confirmTimeoutMs, confirmPollMs } = this.timing;
+    const deadline = Date.now() + confirmTimeoutMs;
+    for (;;) {
+      const last = (await entry.poller.readNow(true)).fields as BarrierFields;
+      if (confirmed(action, last))
+        return this.store.transition(rec, 'confirmed', undefined, `arm ${last.arm_state ?? '?'}`);
+      const abort = aborted(action, last);
+      if (abort) return this.store.transition(rec, 'failed', abort);
+      if (Date.now() > deadline) {
+        return this.store.transition(
+          rec,
+          'failed',
+          'timeout',
+          `not confirmed within ${confirmTimeoutMs} ms: arm ${last.arm_state ?? 'unknown'}`,
+        );
+      }
+      await sleep(confirmPollMs);
     }
   }
 

@@ -7,6 +7,7 @@ import type { AuditLog } from './audit.ts';
 import { CommandRunner } from './runner.ts';
 import type { CommandOrigin, CommandRecord, CommandRequest, SubmitOptions } from './schema.ts';
 import { CommandStore, newCommandId } from './store.ts';
+import type { SupervisionReport } from './supervise.ts';
 
 /**
  * Gate commands: accepted → executing → confirmed | failed(reason), the one entry point
@@ -40,6 +41,11 @@ export class CommandService {
 
   onUpdate(fn: (r: CommandRecord) => void): void {
     this.store.onUpdate(fn);
+  }
+
+  /** Every supervised close once it ends: reads made, reversal latency, arm angles (metrics). */
+  onSupervision(fn: (r: SupervisionReport) => void): void {
+    this.runner.onSupervision(fn);
   }
 
   get(id: string): CommandRecord | undefined {

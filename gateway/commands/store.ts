@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Bus } from '../core/bus.ts';
 import type { DeviceRegistry } from '../core/registry.ts';
-import type { AuditLog } from './audit.ts';
+import type { AuditEntry, AuditLog } from './audit.ts';
 import type { CommandFailure } from './failures.ts';
 import type { CommandRecord, CommandState } from './schema.ts';
 
@@ -87,13 +87,19 @@ export class CommandStore {
     return rec;
   }
 
-  transition(rec: CommandRecord, state: CommandState, failure?: CommandFailure, detail?: string): void {
+  transition(
+    rec: CommandRecord,
+    state: CommandState,
+    failure?: CommandFailure,
+    detail?: string,
+    data?: AuditEntry['data'],
+  ): void {
     const at = new Date().toISOString();
     rec.state = state;
     rec.updatedAt = at;
     if (failure) rec.failure = failure;
     rec.history.push({ state, at, ...(detail || failure ? { detail: detail ?? failure } : {}) });
-    this.record(rec, detail);
+    this.record(rec, detail, data);
     if (isFinal(state)) {
       for (const w of [...(this.waiters.get(rec.id) ?? [])]) w();
       this.waiters.delete(rec.id);
@@ -118,7 +124,7 @@ export class CommandStore {
     return this.records.get(id);
   }
 
-  private record(rec: CommandRecord, detail?: string): void {
+  private record(rec: CommandRecord, detail?: string, data?: AuditEntry['data']): void {
     this.audit.append({
       time: rec.updatedAt,
       id: rec.id,
@@ -131,6 +137,7 @@ export class CommandStore {
       state: rec.state,
       ...(rec.failure ? { failure: rec.failure } : {}),
       ...(detail ? { detail } : {}),
+      ...(data ? { data } : {}),
     });
     const entry = this.registry.get(rec.device);
     if (entry) {

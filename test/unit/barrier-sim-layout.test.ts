@@ -31,6 +31,19 @@ const laidOut = (p: SimProfile, v: Partial<BarrierFields>): Tables => {
   return t;
 };
 
+/** Whether a field's register can hold a value at all (a 0–100 % register cannot hold −1°). */
+function holds(f: Profile['fields'][number], v: number): boolean {
+  const raw = Math.round((v - (f.offset ?? 0)) / (f.scale ?? 1));
+  const range: Record<string, [number, number]> = {
+    u16: [0, 0xffff],
+    i16: [-0x8000, 0x7fff],
+    u32: [0, 0xffffffff],
+    i32: [-0x80000000, 0x7fffffff],
+  };
+  const [lo, hi] = range[f.dataType ?? 'u16'] ?? [-Infinity, Infinity];
+  return raw >= lo && raw <= hi;
+}
+
 /** What the driver reads back that differs from what the simulator meant, beyond the profile's resolution. */
 function disagreements(sim: SimProfile, drv: Profile, values: BarrierFields): string[] {
   const read = decodeFields(drv, laidOut(sim, values)) as Record<string, unknown>;
@@ -39,7 +52,9 @@ function disagreements(sim: SimProfile, drv: Profile, values: BarrierFields): st
     const sent = values[f.field];
     const got = read[f.field];
     let ok: boolean;
-    if (typeof sent !== 'number') ok = got === sent;
+    if (typeof sent === 'number' && f.unknown !== undefined && !holds(f, sent))
+      ok = got === undefined; // the register cannot say it: the controller reports "no reading"
+    else if (typeof sent !== 'number') ok = got === sent;
     else if (f.dataType === 'f32')
       ok = Math.abs((got as number) - sent) <= 1e-5 * Math.max(1, Math.abs(sent));
     else ok = Math.abs((got as number) - sent) <= Math.abs(f.scale ?? 1) / 2 + 1e-9;

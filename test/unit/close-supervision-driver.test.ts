@@ -95,6 +95,18 @@ describe('close supervision on the Modbus bus and driver', () => {
     expect(order).toEqual(['1r', '2s', '1u', '2r']);
   });
 
+  it('a supervision loop keeps the line: no poll slips between two of its reads', async () => {
+    const seen: TransactionRecord[] = [];
+    bus.onTransaction = (t) => seen.push(t);
+    const polls = Array.from({ length: 6 }, () => bus.request(2, readRequest(3, 0, 13)));
+    for (let i = 0; i < 10; i++) await drivers.get(1)!.sense();
+    await Promise.all(polls);
+    bus.onTransaction = undefined;
+    const order = seen.map((t) => (t.priority === 'supervise' ? 's' : 'r')).join('');
+    // At most the poll already on the wire comes first; then the ten supervision reads in a row.
+    expect(order).toMatch(/^r?s{10}r+$/);
+  });
+
   it('an exclusive group holds the line from its read to its write', async () => {
     const seen: TransactionRecord[] = [];
     bus.onTransaction = (t) => seen.push(t);

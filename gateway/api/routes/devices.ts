@@ -14,6 +14,12 @@ export const DeviceViewSchema = Type.Object({
   site: Type.Optional(Type.String()),
   lane: Type.Optional(Type.String()),
   health: HealthSchema,
+  info: Type.Optional(
+    Type.Record(Type.String(), Type.String(), {
+      description:
+        'what the device says about itself (board id, firmware, serial), read once at connect; `unverified` names profile mappings not yet confirmed on site',
+    }),
+  ),
   fields: Type.Record(Type.String(), Type.Unknown(), { description: 'latest canonical telemetry' }),
   lastSeen: Type.Optional(Type.String()),
   pollMs: Type.Optional(Type.Number()),
@@ -30,6 +36,7 @@ export const DeviceIdParams = Type.Object({ id: Type.String({ minLength: 1, maxL
 
 export function deviceView(ctx: ApiContext, s: DeviceState) {
   const cfg = ctx.registry.get(s.device.id)?.config;
+  const info = ctx.registry.get(s.device.id)?.driver.info?.();
   return {
     id: s.device.id,
     kind: s.device.kind,
@@ -38,6 +45,7 @@ export function deviceView(ctx: ApiContext, s: DeviceState) {
     ...(s.device.site ? { site: s.device.site } : {}),
     ...(s.device.lane ? { lane: s.device.lane } : {}),
     health: s.health,
+    ...(info ? { info } : {}),
     fields: s.fields as Record<string, unknown>,
     ...(s.lastSeen ? { lastSeen: s.lastSeen } : {}),
     ...(s.pollMs !== undefined ? { pollMs: s.pollMs } : {}),
