@@ -249,10 +249,13 @@ export class Gateway {
       dataDir,
       opts.configFile,
       log.child({ component: 'commissioning' }),
-      (device) =>
-        commands
-          .list(1000)
-          .some((c) => c.device === device && (c.state === 'accepted' || c.state === 'executing')),
+      {
+        busy: (device) =>
+          commands
+            .list(1000)
+            .some((c) => c.device === device && (c.state === 'accepted' || c.state === 'executing')),
+        removed: (device) => mqtt.forget(device),
+      },
     );
     const jobs = new Jobs();
     let stopping = false;

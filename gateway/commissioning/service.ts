@@ -58,8 +58,12 @@ export class Commissioning implements CommissioningTarget, CommissioningChanges 
     private readonly dataDir: string,
     configFile: string | undefined,
     private readonly log: Logger,
-    /** True while a gate command for the device is accepted or executing. */
-    private readonly busy: (device: string) => boolean = () => false,
+    private readonly hooks: {
+      /** True while a gate command for the device is accepted or executing. */
+      busy?(device: string): boolean;
+      /** A device left the village: what others hold of it (retained MQTT topics) goes too. */
+      removed?(device: string): void;
+    } = {},
   ) {
     this.store = new ConfigStore(configFile, plugins);
     this.buses = new BusCommissioning(registry, plugins, busMap, this.store, log, (fn) => this.serial(fn));
@@ -175,6 +179,7 @@ export class Commissioning implements CommissioningTarget, CommissioningChanges 
       this.existing(id);
       const saved = await this.store.change((doc) => removeEntry(doc, 'devices', id));
       await this.registry.remove(id);
+      this.hooks.removed?.(id);
       // A password typed in at commissioning has no other user.
       await unlink(path.join(this.dataDir, 'secrets', `${id}.password`)).catch(() => undefined);
       this.log.info({ device: id }, `device ${id} removed by commissioning`);
@@ -185,7 +190,7 @@ export class Commissioning implements CommissioningTarget, CommissioningChanges 
   private existing(id: string) {
     const entry = this.registry.get(id);
     if (!entry) throw new GatehouseError('GH_DEVICE_NOT_FOUND', { device: id });
-    if (this.busy(id)) throw new GatehouseError('GH_DEVICE_BUSY', { device: id });
+    if (this.hooks.busy?.(id)) throw new GatehouseError('GH_DEVICE_BUSY', { device: id });
     return entry;
   }
 

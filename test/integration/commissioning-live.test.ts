@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { mosq } from '../helpers/mqtt-clients.ts';
 import { stopAll } from '../helpers/procs.ts';
 import { deviceWhen, startBarrierSim, startGateway, type GatewayProc } from '../helpers/gateway.ts';
 
@@ -183,6 +184,19 @@ describe('live commissioning changes, saved, and refused when the config cannot 
     expect(gone.status, JSON.stringify(gone.body)).toBe(200);
     expect(await ids()).toEqual(['barrier-1']);
     expect((await gw.get('/api/v1/devices/barrier-2')).status).toBe(404);
+    // Nor does MQTT go on showing it: its retained availability and state are cleared.
+    const retained = await mosq('mosquitto_sub', [
+      ...['-h', '127.0.0.1', '-p', String(gw.mqttPort), '-u', 'admin', '-P', 'admin-pass'],
+      ...['-t', 'gatehouse/v1/livetest/+/availability', '-t', 'gatehouse/v1/livetest/+/state'],
+      ...['-v', '--retained-only', '-W', '2'],
+    ]);
+    const topics = retained.out
+      .split('\n')
+      .flatMap((l) => (l.startsWith('gatehouse/') ? [l.split(' ')[0]] : []));
+    expect(topics.sort()).toEqual([
+      'gatehouse/v1/livetest/barrier-1/availability',
+      'gatehouse/v1/livetest/barrier-1/state',
+    ]);
     expect((await gw.request('DELETE', '/api/v1/commissioning/buses/tcp-2')).status).toBe(200);
     buses = (await gw.get('/api/v1/commissioning/buses')).body.buses as { id: string; devices: string[] }[];
     expect(buses.map((b) => b.id)).toEqual(['tcp-1']);

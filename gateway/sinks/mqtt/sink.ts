@@ -103,6 +103,18 @@ export class MqttSink implements Sink {
     if (this.transitions.isNew(record)) this.send('cmdResult', record.device, record);
   }
 
+  /**
+   * A device removed while running: its retained state and availability are cleared on
+   * the broker (an empty retained message), so no client goes on seeing it, and an id
+   * added again starts afresh.
+   */
+  forget(device: string): void {
+    this.states.delete(device);
+    this.availability.delete(device);
+    this.send('state', device, '');
+    this.send('availability', device, '');
+  }
+
   async flush(): Promise<void> {
     while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
   }
