@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { GatehouseError } from '../../errors.ts';
-import { HealthSchema } from '../../../drivers/contract/health.ts';
+import { FeatureStatusSchema, HealthSchema } from '../../../drivers/contract/health.ts';
 import type { DeviceState } from '../../core/state.ts';
 import type { ApiContext } from '../context.ts';
 import { requireRole } from '../auth.ts';
@@ -14,6 +14,11 @@ export const DeviceViewSchema = Type.Object({
   site: Type.Optional(Type.String()),
   lane: Type.Optional(Type.String()),
   health: HealthSchema,
+  features: Type.Optional(
+    Type.Record(Type.String(), FeatureStatusSchema, {
+      description: 'what the device can do, by feature (ok, unsupported: the device lacks it, failed)',
+    }),
+  ),
   info: Type.Optional(
     Type.Record(Type.String(), Type.String(), {
       description:
@@ -35,8 +40,12 @@ export const DeviceViewSchema = Type.Object({
 export const DeviceIdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 export function deviceView(ctx: ApiContext, s: DeviceState) {
-  const cfg = ctx.registry.get(s.device.id)?.config;
-  const info = ctx.registry.get(s.device.id)?.driver.info?.();
+  const entry = ctx.registry.get(s.device.id);
+  const cfg = entry?.config;
+  // Status and reason are the poller's; per-check outcomes and features the driver's latest.
+  const checks = entry?.driver.health()?.checks;
+  const features = entry?.driver.features?.();
+  const info = entry?.driver.info?.();
   return {
     id: s.device.id,
     kind: s.device.kind,
@@ -44,7 +53,8 @@ export function deviceView(ctx: ApiContext, s: DeviceState) {
     ...(cfg?.name ? { name: cfg.name } : {}),
     ...(s.device.site ? { site: s.device.site } : {}),
     ...(s.device.lane ? { lane: s.device.lane } : {}),
-    health: s.health,
+    health: checks ? { ...s.health, checks } : s.health,
+    ...(features ? { features } : {}),
     ...(info ? { info } : {}),
     fields: s.fields as Record<string, unknown>,
     ...(s.lastSeen ? { lastSeen: s.lastSeen } : {}),

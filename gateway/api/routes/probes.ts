@@ -1,6 +1,8 @@
+import { STATUS_CODES } from 'node:http';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import { fromDriverError, GatehouseError } from '../../errors.ts';
-import { isDriverError } from '../../../drivers/contract/errors.ts';
+import { DeviceError, isDriverError } from '../../../drivers/contract/errors.ts';
 import { IrModeSchema } from '../../../drivers/contract/canonical.ts';
 import { CommandRecordSchema } from '../../commands/schema.ts';
 import type { ApiContext } from '../context.ts';
@@ -32,6 +34,18 @@ const upstream =
   (err: unknown): never => {
     throw isDriverError(err) ? fromDriverError(err, id) : err;
   };
+
+/** A device failure answered with the catalogue's code and message, plus the health reason. */
+function deviceFailure(reply: FastifyReply, err: DeviceError, id: string) {
+  const e = fromDriverError(err, id);
+  return reply.status(e.statusCode).send({
+    statusCode: e.statusCode,
+    code: e.code,
+    error: STATUS_CODES[e.statusCode] ?? 'Error',
+    message: e.message,
+    reason: err.reason,
+  });
+}
 
 export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async (app, { ctx }) => {
   app.put(
@@ -79,7 +93,8 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
       schema: {
         tags: ['probes'],
         operationId: 'getProbeSnapshot',
-        summary: 'A snapshot taken now (image/jpeg); headers x-luma and x-snapshot-ms describe it',
+        summary:
+          'A snapshot taken now (image/jpeg); headers x-luma and x-snapshot-ms describe it. A camera that fails answers 502 (504 on a timeout) with code, reason and what to check',
         security: [{ bearer: [] }],
         params: DeviceIdParams,
         response: {
@@ -97,9 +112,13 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
     },
     async (req, reply) => {
       const entry = probe(ctx, req.params.id);
-      const shot = (await entry.driver
-        .execute({ action: 'snapshot' })
-        .catch(upstream(req.params.id))) as Snapshot;
+      let shot: Snapshot;
+      try {
+        shot = (await entry.driver.execute({ action: 'snapshot' })) as Snapshot;
+      } catch (err) {
+        if (err instanceof DeviceError) return deviceFailure(reply, err, req.params.id);
+        return upstream(req.params.id)(err);
+      }
       return reply
         .type(shot.contentType)
         .header('cache-control', 'no-store')
