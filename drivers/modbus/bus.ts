@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { DeviceError } from '../contract/errors.ts';
 import { ModbusException, parseResponse } from './codec.ts';
+import { noDrops, type DroppedFrames } from './rtu-window.ts';
 import { nowMs } from './timing.ts';
 import type { Transport } from './transport.ts';
 
@@ -106,6 +107,11 @@ export class ModbusBus {
     transport.onDrop = (err) => {
       this.log?.warn({ bus: id, reason: err.reason }, err.message);
     };
+  }
+
+  /** Frames dropped as answering no request waiting (late, foreign, mismatched), since the bus was made. */
+  get droppedFrames(): Readonly<DroppedFrames> {
+    return this.transport.droppedFrames ?? noDrops();
   }
 
   get queueDepth(): number {

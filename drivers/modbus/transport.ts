@@ -9,7 +9,8 @@ import {
   rtuResponseLength,
   takeMbapFrames,
 } from './codec.ts';
-import { frameGapMs, nowMs, transactionWireMs, waitUntil } from './timing.ts';
+import { GaveUp, judge, noDrops, type DroppedFrames } from './rtu-window.ts';
+import { BITS_PER_CHAR, bitsPerChar, frameGapMs, nowMs, transactionWireMs, waitUntil } from './timing.ts';
 
 /**
  * Byte transports for one Modbus bus. A transport carries one transaction at a time
@@ -37,6 +38,8 @@ export interface Transport {
   close(): Promise<void>;
   /** Called when the link drops by itself (port gone, peer closed). */
   onDrop?: (err: DeviceError) => void;
+  /** Frames dropped as not answering the request waiting (stale, foreign, mismatched), since open. */
+  readonly droppedFrames?: Readonly<DroppedFrames>;
 }
 
 interface Pending {
@@ -74,6 +77,7 @@ abstract class BaseTransport implements Transport {
   protected pending: Pending | undefined;
   protected rx: Buffer = Buffer.alloc(0);
   onDrop?: (err: DeviceError) => void;
+  readonly droppedFrames: DroppedFrames = noDrops();
 
   constructor(protected readonly what: string) {}
 
@@ -87,6 +91,8 @@ abstract class BaseTransport implements Transport {
   }
   protected abstract frame(unit: number, pdu: Buffer, tid: number): Buffer;
   protected abstract onBytes(): void;
+  /** A request timed out: its answer may still come. */
+  protected gaveUp(_p: Pending): void {}
   /** Earliest time the next request may go out (RTU inter-frame silence). */
   protected readyAt = 0;
   private tid = 0;
@@ -94,7 +100,9 @@ abstract class BaseTransport implements Transport {
   async transact(unit: number, pdu: Buffer, timeoutMs: number): Promise<Exchange> {
     if (!this.link) throw new DeviceError('port-unavailable', `${this.what}: not open`);
     const t0 = nowMs();
-    if (this.readyAt > t0) await waitUntil(this.readyAt);
+    // Bytes may still be coming in (a late answer): go only after a whole gap of silence.
+    while (this.readyAt > nowMs()) await waitUntil(this.readyAt);
+    const silenceWaitMs = this.readyAt > t0 ? nowMs() - t0 : 0;
     const link = this.link;
     if (!link) throw new DeviceError('port-unavailable', `${this.what}: not open`);
     this.tid = (this.tid + 1) & 0xffff;
@@ -107,12 +115,13 @@ abstract class BaseTransport implements Transport {
         reqBytes: adu.length,
         tid: this.tid,
         writtenAt: nowMs(),
-        silenceWaitMs: Math.max(0, this.readyAt - t0),
+        silenceWaitMs,
         resolve,
         reject,
         timer: setTimeout(() => {
           if (this.pending !== p) return;
           this.pending = undefined;
+          this.gaveUp(p);
           reject(
             p.foreign
               ? new DeviceError('bad-response', `${this.what}: ${p.foreign}`, 'degraded')
@@ -223,7 +232,10 @@ export class TcpTransport extends BaseTransport {
     }
     for (const f of frames) {
       const p = this.pending;
-      if (!p || f.tid !== p.tid) continue; // stale answer to a request that already timed out
+      if (!p || f.tid !== p.tid) {
+        this.droppedFrames.late++; // stale answer to a request that already timed out
+        continue;
+      }
       if (f.unit !== p.unit) {
         this.finish(
           new DeviceError(
@@ -239,8 +251,10 @@ export class TcpTransport extends BaseTransport {
 
 /**
  * RTU framing (CRC16) over a serial port or a raw TCP socket to a serial device
- * server. Frames are cut by the length their function code implies; a valid frame
- * from another unit is a stale answer and is dropped.
+ * server. Frames are cut by the length their function code implies. With no
+ * transaction id, a frame answers the request waiting only if it comes from the unit
+ * asked, for the function asked, in the shape asked (rtu-window.ts); anything else,
+ * and anything arriving with nobody waiting, is dropped and counted.
  */
 export class RtuTransport extends BaseTransport {
   constructor(
@@ -256,12 +270,20 @@ export class RtuTransport extends BaseTransport {
       | { kind: 'tcp'; host: string; port: number; baud: number },
   ) {
     super(target.kind === 'serial' ? `serial ${target.path}` : `rtu-over-tcp ${target.host}:${target.port}`);
-    this.gapMs = frameGapMs(target.baud);
+    // A device server's line framing is not configured: 10 bits (8N1) as before.
+    this.bits = target.kind === 'serial' ? bitsPerChar(target) : BITS_PER_CHAR;
+    this.gapMs = frameGapMs(target.baud, this.bits);
   }
   private gapMs: number;
+  private readonly bits: number;
+  private readonly late = new GaveUp();
 
   override wireBudgetMs(pdu: Buffer): number {
-    return transactionWireMs(pdu.length + 3, expectedRtuResponseLength(pdu), this.target.baud);
+    return transactionWireMs(pdu.length + 3, expectedRtuResponseLength(pdu), this.target.baud, this.bits);
+  }
+
+  protected override gaveUp(p: { unit: number; reqPdu: Buffer }): void {
+    this.late.note(p.unit, p.reqPdu, nowMs());
   }
 
   async open(): Promise<void> {
@@ -304,17 +326,24 @@ export class RtuTransport extends BaseTransport {
   protected onBytes(): void {
     for (;;) {
       const p = this.pending;
-      if (!p) {
-        this.rx = Buffer.alloc(0); // noise or a late answer with nobody waiting
-        return;
-      }
       const len = rtuResponseLength(this.rx);
-      if (len === 0 || this.rx.length < len) return;
+      if (len === 0 || this.rx.length < len) return; // a partial frame: the next request's flush drops it
+      if (!p) {
+        // Nobody is waiting (its request timed out): count a whole frame, drop anything else.
+        const whole = len > 0 && rtuCrcOk(this.rx.subarray(0, len));
+        if (whole) this.droppedFrames.late++;
+        this.rx = whole ? this.rx.subarray(len) : Buffer.alloc(0);
+        continue;
+      }
       if (len < 0) {
         const fn = this.rx[1];
         this.rx = Buffer.alloc(0);
         this.finish(
-          new DeviceError('bad-response', `${this.what}: unknown function ${fn} from unit ${p.unit}`, 'degraded'),
+          new DeviceError(
+            'bad-response',
+            `${this.what}: unknown function ${fn} from unit ${p.unit}`,
+            'degraded',
+          ),
         );
         return;
       }
@@ -331,12 +360,17 @@ export class RtuTransport extends BaseTransport {
         );
         return;
       }
-      if (frame[0] !== p.unit) {
-        p.foreign = `unit ${frame[0]} answered when unit ${p.unit} was asked`;
-        continue;
+      const verdict = judge(p.reqPdu, p.unit, frame);
+      if (verdict === 'answer') {
+        this.finish(Buffer.from(frame.subarray(1, len - 2)), len);
+        return;
       }
-      this.finish(Buffer.from(frame.subarray(1, len - 2)), len);
-      return;
+      if (this.late.fits(frame, nowMs())) this.droppedFrames.late++;
+      else if (verdict === 'mismatch') this.droppedFrames.mismatched++;
+      else {
+        this.droppedFrames.foreign++;
+        p.foreign = `unit ${frame[0]} answered when unit ${p.unit} was asked`;
+      }
     }
   }
 }
