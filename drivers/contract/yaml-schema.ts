@@ -95,7 +95,19 @@ export function parseYamlWithSchema<S extends TSchema>(
     });
     throw new SchemaLoadError(kind, file, problems);
   }
-  const { value, problems } = validate(schema, doc.toJS() ?? {}, opts.resolveSecret);
+  let js: unknown;
+  try {
+    js = doc.toJS();
+  } catch (err) {
+    // toJS refuses alias bombs (billion laughs in YAML) by throwing; the file is at fault, not us.
+    const at = Math.max(0, text.search(/\*[^\s,\]}]+/));
+    const pos = lc.linePos(at);
+    const message = `YAML refused: ${(err as Error).message}`;
+    throw new SchemaLoadError(kind, file, [
+      { kind: 'yaml', path: [], message, line: `${file}:${pos.line}:${pos.col}: ${message}` },
+    ]);
+  }
+  const { value, problems } = validate(schema, js ?? {}, opts.resolveSecret);
   if (problems.length === 0 && opts.check) {
     for (const p of opts.check(value as Static<S>)) problems.push({ ...p, kind: p.kind ?? 'invalid' });
   }

@@ -115,6 +115,12 @@ export class OnvifProbeDriver implements Driver {
     return this.identityInfo;
   }
 
+  /** The identity for the device view (manufacturer, model, firmware, serial, hardwareId). */
+  info(): Record<string, string> | undefined {
+    const id = this.identityInfo;
+    return id && Object.keys(id).length > 0 ? { ...id } : undefined;
+  }
+
   features(): Record<string, FeatureStatus> {
     const out: Record<string, FeatureStatus> = {};
     for (const f of FEATURES) {

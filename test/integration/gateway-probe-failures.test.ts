@@ -66,6 +66,7 @@ devices:
         const d = (await gw.get('/api/v1/devices/cam-1')).body as {
           health: { status: string; checks?: Record<string, { status: string }> };
           features?: Record<string, string>;
+          info?: Record<string, string>;
         };
         return d.health.status === 'online' && d.features?.events === 'ok' ? d : undefined;
       },
@@ -78,6 +79,7 @@ devices:
       stream: 'ok',
       'relay-outputs': 'ok',
     });
+    expect(view.info).toMatchObject({ model: expect.any(String), firmware: expect.any(String) });
     expect(view.health.checks).toMatchObject({
       clock: { status: 'ok' },
       imaging: { status: 'unsupported' },
