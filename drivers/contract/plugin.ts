@@ -74,4 +74,6 @@ export interface ScanHit {
   profiles: string[];
   /** What was seen, in the installer's words (an exception, no known signature). */
   detail?: string;
+  /** What the unit says about itself (firmware, serial number), where its profile says how to read it. */
+  info?: Record<string, string>;
 }

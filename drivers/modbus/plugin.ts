@@ -10,7 +10,7 @@ import {
 } from './config.ts';
 import { ModbusBarrierDriver } from './driver.ts';
 import { listProfiles, loadProfile } from './profile.ts';
-import { byReadPlan } from './recognise.ts';
+import { describer, recogniser } from './recognise.ts';
 import { sweep } from './scan.ts';
 
 export { ModbusBusConfigSchema };
@@ -81,7 +81,8 @@ export function modbusPlugin(): DriverPlugin<typeof options> {
           ),
         {
           units: request.units,
-          recognise: byReadPlan(profiles),
+          recognise: recogniser(profiles),
+          describe: describer(profiles),
           minGapMs: SWEEP_GAP_MS,
           ...(request.onProgress ? { onProgress: request.onProgress } : {}),
           ...(request.signal ? { signal: request.signal } : {}),

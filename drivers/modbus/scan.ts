@@ -25,12 +25,16 @@ export type SweepSend = (
 /** A unit's registers as identification reads them; undefined when the unit refuses the range. */
 export type UnitRead = (range: ReadRange) => Promise<number[] | boolean[] | undefined>;
 
-/** Which profiles a unit fits, best first, from what it answers (the matcher of identify.ts plugs in here). */
+/** Which profiles a unit fits, best first, from what it answers (recognise.ts). */
 export type Recognise = (read: UnitRead) => Promise<string[]>;
+
+/** What a recognised unit says about itself (its profile's deviceInfo); undefined: nothing declared. */
+export type Describe = (profile: string, read: UnitRead) => Promise<Record<string, string> | undefined>;
 
 export interface SweepOptions {
   units: readonly number[];
   recognise: Recognise;
+  describe?: Describe;
   minGapMs: number;
   onProgress?: (p: ScanProgress) => void;
   signal?: AbortSignal;
@@ -78,7 +82,7 @@ export async function sweep(send: SweepSend, opts: SweepOptions): Promise<ScanHi
   opts.onProgress?.({ done, total, found: 0 });
   for (const unit of opts.units) {
     if (opts.signal?.aborted) break;
-    const hit = await probeUnit(paced, unit, opts.recognise);
+    const hit = await probeUnit(paced, unit, opts);
     if (hit) hits.push(hit);
     done++;
     opts.onProgress?.({ done, total, found: hits.length });
@@ -87,7 +91,11 @@ export async function sweep(send: SweepSend, opts: SweepOptions): Promise<ScanHi
 }
 
 /** Is anybody at `unit`, and what is it? A failure other than silence is reported, not thrown. */
-async function probeUnit(send: SweepSend, unit: number, recognise: Recognise): Promise<ScanHit | undefined> {
+async function probeUnit(
+  send: SweepSend,
+  unit: number,
+  { recognise, describe }: Pick<SweepOptions, 'recognise' | 'describe'>,
+): Promise<ScanHit | undefined> {
   try {
     // Holding register 0: cheap, and even a refusal (an exception) proves the unit is there.
     await send(unit, readRequest(FC.readHoldingRegisters, 0, 1), 'presence');
@@ -111,9 +119,9 @@ async function probeUnit(send: SweepSend, unit: number, recognise: Recognise): P
   };
   try {
     const profiles = await recognise(read);
-    return profiles.length > 0
-      ? { unit, profiles }
-      : { unit, profiles: [], detail: 'answers, but fits no known profile' };
+    if (profiles.length === 0) return { unit, profiles, detail: 'answers, but fits no known profile' };
+    const info = describe ? await describe(profiles[0]!, read) : undefined;
+    return info && Object.keys(info).length > 0 ? { unit, profiles, info } : { unit, profiles };
   } catch (err) {
     return {
       unit,

@@ -19,6 +19,7 @@ interface Hit {
   unit: number;
   profiles: string[];
   detail?: string;
+  info?: Record<string, string>;
   device?: { kind: string; driver: string; bus: string; unit: number; profile: string };
 }
 interface Job {
@@ -49,18 +50,23 @@ describe('sweeping Modbus buses for barrier controllers on a running gateway', (
   let tty: { a: string; b: string };
 
   beforeAll(async () => {
-    const [a, b] = [await freePort(), await freePort()];
+    const [a, b, c] = [await freePort(), await freePort(), await freePort()];
     const pair = await ptyPair();
     tty = pair;
     await Promise.all([
       barrierSim(['--tcp', `127.0.0.1:${a}`, '--units', '1,2', '--profile', 'northgate-hr']),
       barrierSim(['--tcp', `127.0.0.1:${b}`, '--unit', '5', '--profile', 'pulsar-relay']),
+      barrierSim([
+        ...['--tcp', `127.0.0.1:${c}`, '--unit', '9', '--profile', 'came-barrier'],
+        ...['--info', 'serial=ZLB30B00012345', '--info', 'firmware=2.1.7'],
+      ]),
       barrierSim(['--serial', pair.b, '--baud', '19200', '--units', '3,4', '--profile', 'pulsar-relay']),
     ]);
     gw = await startGateway(`village: sweeptest
 buses:
   - { id: tcp-a, type: tcp, host: 127.0.0.1, port: ${a} }
   - { id: tcp-b, type: tcp, host: 127.0.0.1, port: ${b} }
+  - { id: tcp-c, type: tcp, host: 127.0.0.1, port: ${c} }
 devices:
   - { id: gate-1, kind: barrier, driver: modbus, bus: tcp-a, unit: 1, profile: northgate-hr, pollMs: 100 }
 `);
@@ -122,10 +128,13 @@ devices:
     expect(Math.max(...ages), JSON.stringify(ages)).toBeLessThan(1500);
   });
 
-  it('tells another vendor by its registers on another endpoint', async () => {
-    const job = await sweep('tcp-b', '1-10');
-    expect(job.state).toBe('done');
-    expect(job.result!.map((h) => [h.unit, h.profiles])).toEqual([[5, ['pulsar-relay']]]);
+  it('tells other vendors by their signatures, with what the controller says about itself', async () => {
+    const pulsar = await sweep('tcp-b', '1-10');
+    expect(pulsar.state).toBe('done');
+    expect(pulsar.result!.map((h) => [h.unit, h.profiles])).toEqual([[5, ['pulsar-relay']]]);
+    const came = await sweep('tcp-c', '1-12');
+    expect(came.result!.map((h) => [h.unit, h.profiles])).toEqual([[9, ['came-barrier']]]);
+    expect(came.result![0]!.info).toMatchObject({ serial: 'ZLB30B00012345', firmware: '2.1.7' });
   });
 
   it('refuses a sweep of an unknown bus, a bad unit list, and a second sweep of a busy bus', async () => {
@@ -156,7 +165,7 @@ devices:
     expect(added.out).toContain('added bus rs485-1');
     expect(added.code).toBe(0);
     const buses = (await gw.get('/api/v1/commissioning/buses')).body.buses as { id: string }[];
-    expect(buses.map((b) => b.id)).toEqual(['tcp-a', 'tcp-b', 'rs485-1']);
+    expect(buses.map((b) => b.id)).toEqual(['tcp-a', 'tcp-b', 'tcp-c', 'rs485-1']);
 
     const scan = await cli([
       'scan-modbus',
@@ -211,7 +220,7 @@ devices:
       buses: { id: string }[];
       devices: unknown[];
     };
-    expect(config.buses.map((b) => b.id)).toEqual(['tcp-a', 'tcp-b']);
+    expect(config.buses.map((b) => b.id)).toEqual(['tcp-a', 'tcp-b', 'tcp-c']);
     expect(config.devices).toHaveLength(1);
   });
 
