@@ -7,7 +7,7 @@ import { Gateway } from '../../gateway/app.ts';
 import { parseVillageConfig } from '../../gateway/config/sections.ts';
 import { hashToken } from '../../gateway/credentials/tokens.ts';
 import { createLogger } from '../../gateway/logger.ts';
-import { fcOptions } from './runs.ts';
+import { TIMEOUT_MS, fcOptions } from './runs.ts';
 
 // Hostile HTTP against the real API of a real gateway built in this process (broker,
 // command service, state; API and broker on port 0; fastify's inject, no sockets):
@@ -95,23 +95,21 @@ const jsonBody = fc.oneof(
 const body = fc.oneof(
   jsonBody.map((v) => ({ type: 'application/json', payload: JSON.stringify(v) })),
   fc.string({ maxLength: 200 }).map((s) => ({ type: 'application/json', payload: s })),
-  fc
-    .string({ maxLength: 100 })
-    .map((s) => ({
-      type: fc.sample(
-        fc.constantFrom(
-          'text/plain',
-          'application/xml',
-          'multipart/form-data; boundary=x',
-          'application/x-www-form-urlencoded',
-          'application/json; charset=utf-7',
-          '*/*',
-          '',
-        ),
-        1,
-      )[0]!,
-      payload: s,
-    })),
+  fc.string({ maxLength: 100 }).map((s) => ({
+    type: fc.sample(
+      fc.constantFrom(
+        'text/plain',
+        'application/xml',
+        'multipart/form-data; boundary=x',
+        'application/x-www-form-urlencoded',
+        'application/json; charset=utf-7',
+        '*/*',
+        '',
+      ),
+      1,
+    )[0]!,
+    payload: s,
+  })),
   fc.constant({ type: 'application/json', payload: '{"a":' + '['.repeat(5000) }),
 );
 const auth = fc.oneof(
@@ -143,42 +141,46 @@ const extraHeaders = fc.dictionary(
   { maxKeys: 3 },
 );
 
-describe('API against hostile requests (in-process gateway, fastify inject)', () => {
-  it('never a 5xx; every 4xx carries a message', async () => {
-    expect(routes.length).toBeGreaterThan(10);
-    const statuses = new Map<number, number>();
-    await fc.assert(
-      fc.asyncProperty(
-        fc.nat(),
-        fc.array(segment, { minLength: 1, maxLength: 3 }),
-        query,
-        fc.option(body, { nil: undefined }),
-        auth,
-        extraHeaders,
-        async (r, segs, q, b, authorization, headers) => {
-          const route = routes[r % routes.length]!;
-          let i = 0;
-          const url = route.url.replace(/\{[^}]+\}/g, () =>
-            encodeURIComponent(segs[i++ % segs.length]!).replace(/%25/g, '%'),
-          );
-          const qs = new URLSearchParams(q as Record<string, string>).toString();
-          const res = await gw.api.inject({
-            method: route.method as 'GET',
-            url: qs ? `${url}?${qs}` : url,
-            headers: { ...headers, authorization, ...(b ? { 'content-type': b.type } : {}) },
-            ...(b && route.method !== 'GET' ? { payload: b.payload } : {}),
-          });
-          statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-          expect(res.statusCode, `${route.method} ${url}: ${res.body.slice(0, 300)}`).toBeLessThan(500);
-          if (res.statusCode >= 400) {
-            const doc = JSON.parse(res.body) as { message?: unknown };
-            expect(typeof doc.message, res.body).toBe('string');
-            expect((doc.message as string).length).toBeGreaterThan(0);
-          }
-        },
-      ),
-      fcOptions(),
-    );
-    console.log(`API fuzz: answers by status ${JSON.stringify(Object.fromEntries(statuses))}`);
-  }, 120_000);
+describe('API against hostile requests (in-process gateway, fastify inject)', { timeout: TIMEOUT_MS }, () => {
+  it(
+    'never a 5xx; every 4xx carries a message',
+    async () => {
+      expect(routes.length).toBeGreaterThan(10);
+      const statuses = new Map<number, number>();
+      await fc.assert(
+        fc.asyncProperty(
+          fc.nat(),
+          fc.array(segment, { minLength: 1, maxLength: 3 }),
+          query,
+          fc.option(body, { nil: undefined }),
+          auth,
+          extraHeaders,
+          async (r, segs, q, b, authorization, headers) => {
+            const route = routes[r % routes.length]!;
+            let i = 0;
+            const url = route.url.replace(/\{[^}]+\}/g, () =>
+              encodeURIComponent(segs[i++ % segs.length]!).replace(/%25/g, '%'),
+            );
+            const qs = new URLSearchParams(q as Record<string, string>).toString();
+            const res = await gw.api.inject({
+              method: route.method as 'GET',
+              url: qs ? `${url}?${qs}` : url,
+              headers: { ...headers, authorization, ...(b ? { 'content-type': b.type } : {}) },
+              ...(b && route.method !== 'GET' ? { payload: b.payload } : {}),
+            });
+            statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
+            expect(res.statusCode, `${route.method} ${url}: ${res.body.slice(0, 300)}`).toBeLessThan(500);
+            if (res.statusCode >= 400) {
+              const doc = JSON.parse(res.body) as { message?: unknown };
+              expect(typeof doc.message, res.body).toBe('string');
+              expect((doc.message as string).length).toBeGreaterThan(0);
+            }
+          },
+        ),
+        fcOptions(),
+      );
+      console.log(`API fuzz: answers by status ${JSON.stringify(Object.fromEntries(statuses))}`);
+    },
+    TIMEOUT_MS,
+  );
 });

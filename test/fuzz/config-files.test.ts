@@ -10,7 +10,7 @@ import { parseConfig } from '../../gateway/config/load.ts';
 import { SECTIONS } from '../../gateway/config/sections.ts';
 import { createDriverPlugins } from '../../gateway/plugins.ts';
 import { GatehouseError } from '../../gateway/errors.ts';
-import { fcOptions, RUNS } from './runs.ts';
+import { RUNS, TIMEOUT_MS, fcOptions } from './runs.ts';
 
 // Config and profile files as an installer's editor, a bad copy-paste or a hostile
 // file leave them: each parser accepts, or throws its own error (GatehouseError for the
@@ -96,7 +96,7 @@ function check(parse: () => unknown, ErrorType: typeof GatehouseError | typeof D
 const anyText = (valid: string) =>
   fc.oneof(mangled(valid), randomDoc, aliasBomb, fc.string({ maxLength: 200 }));
 
-describe('config and profile files', () => {
+describe('config and profile files', { timeout: TIMEOUT_MS }, () => {
   const modbus = readFileSync(path.join(DEFAULT_PROFILE_DIR, 'northgate-hr.yaml'), 'utf8');
   const mqtt = readFileSync(path.join(DEFAULT_MQTT_PROFILE_DIR, 'lumen-gate-mqtt.yaml'), 'utf8');
 
@@ -129,7 +129,7 @@ describe('config and profile files', () => {
   });
 });
 
-describe('regressions found by the properties', () => {
+describe('regressions found by the properties', { timeout: TIMEOUT_MS }, () => {
   it('a YAML alias bomb is a located error, not a ReferenceError from the YAML library', () => {
     // Shrunk: three lines of aliases; yaml's toJS threw "Excessive alias count" unwrapped.
     const bomb =

@@ -15,7 +15,7 @@ import {
   writeSingleRegister,
 } from '../../drivers/modbus/codec.ts';
 import * as sim from '../../device-sims/barrier/codec.ts';
-import { fcOptions, isCrash } from './runs.ts';
+import { TIMEOUT_MS, fcOptions, isCrash } from './runs.ts';
 
 // Modbus frames from a hostile or broken peer, into the driver's parsers (the master)
 // and the simulator's (the slave). Each parser either answers or refuses with its own
@@ -57,7 +57,7 @@ const mutatedAnswer = (req: Buffer) =>
     return out;
   });
 
-describe('driver codec', () => {
+describe('driver codec', { timeout: TIMEOUT_MS }, () => {
   it('parseResponse answers or refuses with Error/ModbusException, whatever the answer bytes', () => {
     fc.assert(
       fc.property(
@@ -148,7 +148,7 @@ describe('driver codec', () => {
   });
 });
 
-describe('simulator codec (the slave side, its own code)', () => {
+describe('simulator codec (the slave side, its own code)', { timeout: TIMEOUT_MS }, () => {
   it('splitMbap and the RTU request length survive any stream', () => {
     fc.assert(
       fc.property(bytes(400), (buf) => {

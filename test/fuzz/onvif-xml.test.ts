@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DeviceError } from '../../drivers/contract/errors.ts';
 import { parseXml, XmlError } from '../../drivers/onvif/xml.ts';
 import { interpretSoapResponse } from '../../drivers/onvif/soap/client.ts';
-import { fcOptions, isCrash } from './runs.ts';
+import { TIMEOUT_MS, fcOptions, isCrash } from './runs.ts';
 
 // What a hostile camera can send the ONVIF driver: any bytes, XML-ish noise, real SOAP
 // answers with damage, and DTD attacks (external entities, entity bombs) in every
@@ -72,7 +72,7 @@ function parseOrRefuse(input: string | Buffer): unknown {
   }
 }
 
-describe('ONVIF XML parser', () => {
+describe('ONVIF XML parser', { timeout: TIMEOUT_MS }, () => {
   it('any bytes, XML noise or damaged SOAP: a tree or an XmlError, nothing else', () => {
     const input = fc.oneof(
       fc.uint8Array({ maxLength: 400 }).map((a) => Buffer.from(a)),
@@ -128,7 +128,7 @@ describe('ONVIF XML parser', () => {
   });
 });
 
-describe('regressions found by the properties', () => {
+describe('regressions found by the properties', { timeout: TIMEOUT_MS }, () => {
   it('a processing instruction inside the XML declaration is an XmlError, not a parser crash', () => {
     // Shrunk: the validator accepted it, fast-xml-parser then threw "Pi Tag is not closed."
     const x =

@@ -19,3 +19,6 @@ export function isCrash(err: unknown): boolean {
     err instanceof SyntaxError
   );
 }
+
+/** A property's time limit, grown with its runs (npm run fuzz runs 5x the suite's). */
+export const TIMEOUT_MS = 120_000 * Math.max(1, RUNS / 10_000);
