@@ -36,6 +36,8 @@ export interface CloseRecord {
   readEye?: boolean;
   /** From the older of those two reads to this write, ms. */
   windowMs?: number;
+  /** The arm when the close arrived: a close on an arm already down moves nothing. */
+  armAtWrite: string;
   occupiedAtWrite: boolean;
   underArmAtWrite: boolean;
   race: boolean;
@@ -180,7 +182,8 @@ export class UnitImage {
       this.sim.tick();
       const occupied = this.sim.loopOccupied || this.sim.photoEyeBlocked;
       const underArm = this.sim.underArm;
-      const armDown = this.sim.state === 'closed';
+      const arm = this.sim.state;
+      const armDown = arm === 'closed';
       const accepted = this.sim.command(t.action, Date.now(), { ifClear: t.ifClear === true });
       this.counts.received++;
       if (accepted) this.counts.accepted++;
@@ -188,7 +191,7 @@ export class UnitImage {
         this.counts.closesWhileOccupied++;
         if (accepted) this.counts.closesExecutedWhileOccupied++;
       }
-      if (t.action === 'close') this.sawClose(accepted, occupied, underArm, t.ifClear === true);
+      if (t.action === 'close') this.sawClose(accepted, arm, occupied, underArm, t.ifClear === true);
       else if (t.action === 'open' || t.action === 'stop') this.sawReversal(armDown);
       let sequence: number | undefined;
       if (t.sequenceAt !== undefined) {
@@ -209,6 +212,7 @@ export class UnitImage {
       f !== undefined && f.type === type && f.address >= address && f.address < address + count;
     if (covers(this.sensors.loop)) this.lastRead.loop = { value: this.sim.loopOccupied, at };
     if (covers(this.sensors.eye)) this.lastRead.eye = { value: this.sim.photoEyeBlocked, at };
+    if (this.current && this.sim.state === 'closed') this.current = undefined; // that close is over
     const c = this.current;
     const seen =
       (covers(this.sensors.loop) && this.sim.loopOccupied) ||
@@ -219,7 +223,13 @@ export class UnitImage {
     }
   }
 
-  private sawClose(accepted: boolean, occupied: boolean, underArm: boolean, conditional: boolean): void {
+  private sawClose(
+    accepted: boolean,
+    arm: string,
+    occupied: boolean,
+    underArm: boolean,
+    conditional: boolean,
+  ): void {
     const at = performance.now();
     const { loop, eye } = this.lastRead;
     const readOccupied = loop?.value === true || eye?.value === true;
@@ -231,6 +241,7 @@ export class UnitImage {
       ...(loop ? { readLoop: loop.value } : {}),
       ...(eye ? { readEye: eye.value } : {}),
       ...(reads.length ? { windowMs: round(at - Math.min(...reads), 3) } : {}),
+      armAtWrite: arm,
       occupiedAtWrite: occupied,
       underArmAtWrite: underArm,
       race: !readOccupied && occupied,

@@ -91,6 +91,8 @@ export class ModbusBus {
   /** When each unit last had a routine turn; the longest-waiting unit goes next. */
   private readonly lastTurn = new Map<number, number>();
   private turns = 0;
+  private holding = false;
+  private holdTurn = 0;
   private busy = false;
   private closed = false;
   private opening: Promise<void> | undefined;
@@ -202,11 +204,28 @@ export class ModbusBus {
 
   private pump(): void {
     if (this.busy || this.closed) return;
+    if (this.holding && this.supervise.length === 0) return;
     const job = this.next();
     if (!job) return;
     this.busy = true;
     void this.run(job).finally(() => {
       this.busy = false;
+      if (job.priority === 'supervise') this.hold();
+      this.pump();
+    });
+  }
+
+  /**
+   * A supervision loop queues its next read in the same turn of the event loop as the
+   * answer to its last one: keep the line for it until that turn ends, so no poll of
+   * another unit slips in between two supervision reads.
+   */
+  private hold(): void {
+    this.holding = true;
+    const turn = ++this.holdTurn;
+    setImmediate(() => {
+      if (turn !== this.holdTurn) return;
+      this.holding = false;
       this.pump();
     });
   }

@@ -39,8 +39,7 @@ export class DevicePoller {
   constructor(
     readonly ref: DeviceRef,
     readonly driver: Driver,
-    /** The interval between polls (a failing device is polled less often). */
-    readonly pollMs: number,
+    private readonly pollMs: number,
     private readonly bus: Bus,
     private readonly log: Logger,
     private readonly emitEvent: (event: DeviceEvent) => void,
