@@ -19,6 +19,7 @@ import { withOverrides, type ConfigOverrides } from './config/overrides.ts';
 import { Bus } from './core/bus.ts';
 import { DeviceRegistry } from './core/registry.ts';
 import { StateStore } from './core/state.ts';
+import { SnapshotCache } from './core/snapshots.ts';
 import { GatehouseError } from './errors.ts';
 import { EvidenceKeeper } from './evidence.ts';
 import { GatewayMetrics, GatewayStats } from './metrics.ts';
@@ -218,6 +219,9 @@ export class Gateway {
       },
       (r) => r.close(),
     );
+    // The probes' pictures, taken over from each poll: crew phones never reach a camera.
+    const snapshots = new SnapshotCache((id) => registry.get(id));
+    bus.subscribe((m) => snapshots.handle(m));
     const commands = await stack.add(
       'commands',
       () => {
@@ -270,6 +274,13 @@ export class Gateway {
             commands,
             occupancy,
             sinks,
+            bus,
+            snapshots,
+            gateway: {
+              dataDir,
+              ...(bridge ? { uplink: bridge } : {}),
+              brokerClients: () => broker.connectedClients,
+            },
             tokens,
             limits: config.api.limits,
             reloadCredentials: async () => gateway.reloadCredentials(),

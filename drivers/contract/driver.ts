@@ -43,7 +43,24 @@ export interface Driver {
    * read once at connect; absent until the device has answered.
    */
   info?(): Record<string, string> | undefined;
+  /**
+   * Optional: the picture the device took on its last poll, so that people looking at it
+   * (a dozen crew phones) cost the camera nothing more than its own schedule.
+   */
+  latestSnapshot?(): DriverSnapshot | undefined;
   close(): Promise<void>;
+}
+
+/** A picture from a camera, as a driver hands it over. */
+export interface DriverSnapshot {
+  contentType: string;
+  jpeg: Buffer;
+  /** Mean luma, 0–255. */
+  luma: number;
+  /** How long the camera took to answer. */
+  ms: number;
+  /** When it was taken (ms since the epoch). */
+  takenAt: number;
 }
 
 export interface ReadResult {

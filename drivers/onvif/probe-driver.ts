@@ -1,7 +1,7 @@
 import type { DeviceEvent, ProbeFields } from '../contract/canonical.ts';
 import type { FeatureStatus, Health } from '../contract/health.ts';
 import { DeviceError, DriverError } from '../contract/errors.ts';
-import type { Driver, DriverCommand, DriverContext, ReadResult } from '../contract/driver.ts';
+import type { Driver, DriverCommand, DriverContext, DriverSnapshot, ReadResult } from '../contract/driver.ts';
 import {
   OK,
   outcomeOf,
@@ -54,6 +54,7 @@ export class OnvifProbeDriver implements Driver {
   private generation = 0;
   private identityInfo: ProbeIdentity | undefined;
   private lastSnapshotUrl: string | undefined;
+  private lastFrame: DriverSnapshot | undefined;
   private pull: PullPointManager | undefined;
   private pullUrl: string | undefined;
 
@@ -260,6 +261,7 @@ export class OnvifProbeDriver implements Driver {
 
   private async checkSnapshot(fields: ProbeFields): Promise<void> {
     const snap = await this.snapshot();
+    this.lastFrame = { ...snap, takenAt: Date.now() };
     fields.snapshot_ms = snap.ms;
     fields.snapshot_luma = snap.luma;
   }
@@ -318,6 +320,11 @@ export class OnvifProbeDriver implements Driver {
 
   health(): Health | undefined {
     return this.current;
+  }
+
+  /** The frame the last poll's snapshot check took (none when `snapshot: false`). */
+  latestSnapshot(): DriverSnapshot | undefined {
+    return this.lastFrame;
   }
 
   private imagingTarget(ep: OnvifEndpoints): ImagingTarget | undefined {

@@ -39,7 +39,8 @@ export class DevicePoller {
   constructor(
     readonly ref: DeviceRef,
     readonly driver: Driver,
-    private readonly pollMs: number,
+    /** The interval between polls (a failing device is polled less often). */
+    readonly pollMs: number,
     private readonly bus: Bus,
     private readonly log: Logger,
     private readonly emitEvent: (event: DeviceEvent) => void,

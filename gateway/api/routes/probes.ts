@@ -8,14 +8,9 @@ import { CommandRecordSchema } from '../../commands/schema.ts';
 import type { ApiContext } from '../context.ts';
 import { requireRole } from '../auth.ts';
 import { DeviceIdParams } from './devices.ts';
+import type { CachedSnapshot } from '../../core/snapshots.ts';
+import { sendSnapshot } from '../http-cache.ts';
 import { AUTH_ERRORS, errors } from '../schemas.ts';
-
-interface Snapshot {
-  contentType: string;
-  jpeg: Buffer;
-  luma: number;
-  ms: number;
-}
 
 function probe(ctx: ApiContext, id: string) {
   const entry = ctx.registry.get(id);
@@ -94,7 +89,10 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
         tags: ['probes'],
         operationId: 'getProbeSnapshot',
         summary:
-          'A snapshot taken now (image/jpeg); headers x-luma and x-snapshot-ms describe it. A camera that fails answers 502 (504 on a timeout) with code, reason and what to check',
+          "The probe's latest snapshot (image/jpeg) from the gateway's cache, refreshed on the probe's poll; headers x-luma and x-snapshot-ms describe it. A camera that fails answers 502 (504 on a timeout) with code, reason and what to check",
+        description:
+          'The camera is asked only when the cache holds no picture from its last poll interval, once for everyone asking. ' +
+          'ETag and Cache-Control (max-age: until the next poll is due) let a client ask again with If-None-Match and get 304 while the picture is the same.',
         security: [{ bearer: [] }],
         params: DeviceIdParams,
         response: {
@@ -103,6 +101,8 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
             headers: {
               'x-luma': Type.String({ description: 'mean luma 0-255, one decimal' }),
               'x-snapshot-ms': Type.String({ description: 'how long the camera took, ms' }),
+              'x-snapshot-time': Type.String({ format: 'date-time', description: 'when it was taken' }),
+              etag: Type.String({ description: "the picture's entity tag, for If-None-Match" }),
             },
             content: { 'image/jpeg': { schema: Type.String({ format: 'binary' }) } },
           },
@@ -112,19 +112,14 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
     },
     async (req, reply) => {
       const entry = probe(ctx, req.params.id);
-      let shot: Snapshot;
+      let shot: CachedSnapshot;
       try {
-        shot = (await entry.driver.execute({ action: 'snapshot' })) as Snapshot;
+        shot = await ctx.snapshots.get(entry);
       } catch (err) {
         if (err instanceof DeviceError) return deviceFailure(reply, err, req.params.id);
         return upstream(req.params.id)(err);
       }
-      return reply
-        .type(shot.contentType)
-        .header('cache-control', 'no-store')
-        .header('x-luma', shot.luma.toFixed(1))
-        .header('x-snapshot-ms', String(shot.ms))
-        .send(shot.jpeg);
+      return sendSnapshot(req, reply, shot);
     },
   );
 };
