@@ -1,5 +1,9 @@
-// The crew's status page: one list, problems first, plain words for every reason.
-const ORDER = { offline: 0, degraded: 1, online: 2 };
+// The crew's status page: gate by gate, problems first, plain words for every reason,
+// live over one event stream. This module signs in and wires the parts together.
+import { Board } from './lanes.js';
+import { Gate } from './gate.js';
+import { startLive } from './live.js';
+import { showGateway, showSites } from './strip.js';
 
 const $ = (id) => document.getElementById(id);
 // The token lasts as long as this tab, unless the crew ticked "stay signed in" on this phone.
@@ -15,9 +19,13 @@ if (params.get('token')) {
 }
 let token = sessionStorage.getItem(KEY) ?? localStorage.getItem(KEY) ?? '';
 
+const api = (path, init = {}) =>
+  fetch(path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+
 /**
- * The words for each health reason come from the gateway (its one table, in the device
- * contract), fetched once; until they arrive a reason shows as its name alone.
+ * The words for each health reason, gate command and command failure come from the
+ * gateway (its one table of each), fetched once; until they arrive a reason shows as
+ * its name alone.
  */
 let vocabulary;
 async function loadVocabulary() {
@@ -26,151 +34,130 @@ async function loadVocabulary() {
     const res = await fetch('/status/vocabulary.json');
     if (res.ok) vocabulary = await res.json();
   } catch {
-    // the next refresh asks again
+    // the next sign-in asks again
   }
 }
 
-function explain(reason) {
-  if (!reason || !vocabulary) return '';
-  if (Object.hasOwn(vocabulary.healthReasons, reason)) return vocabulary.healthReasons[reason];
-  const family = vocabulary.healthReasonFamilies.find((f) => reason.startsWith(f.prefix));
-  return family ? family.words.replaceAll(`{${family.param}}`, reason.slice(family.prefix.length)) : '';
-}
+const words = {
+  reason(reason) {
+    if (!reason || !vocabulary) return '';
+    if (Object.hasOwn(vocabulary.healthReasons, reason)) return vocabulary.healthReasons[reason];
+    const family = vocabulary.healthReasonFamilies.find((f) => reason.startsWith(f.prefix));
+    return family ? family.words.replaceAll(`{${family.param}}`, reason.slice(family.prefix.length)) : '';
+  },
+  failure(failure) {
+    const known = vocabulary?.commandFailures.find((f) => new RegExp(f.pattern).test(failure));
+    return known ? known.words : '';
+  },
+  actions: () => Object.entries(vocabulary?.barrierActions ?? {}),
+};
 
-/** "5 s", "3 min", "2 h": how long a device has been in its state, read at a glance. */
-function ago(since) {
-  const s = Math.max(0, Math.round((Date.now() - new Date(since).getTime()) / 1000));
-  if (s < 90) return `${s} s`;
-  if (s < 90 * 60) return `${Math.round(s / 60)} min`;
-  return `${Math.round(s / 3600)} h`;
-}
-
-function facts(d) {
-  const f = d.fields ?? {};
-  const rows = [];
-  if (d.kind === 'barrier') {
-    if (f.arm_state) rows.push(['arm', f.arm_state]);
-    if (f.loop_occupied !== undefined) rows.push(['loop', f.loop_occupied ? 'car present' : 'clear']);
-    if (f.vehicles_in !== undefined) rows.push(['in / out', `${f.vehicles_in} / ${f.vehicles_out ?? '?'}`]);
-  } else {
-    if (f.ir_mode) rows.push(['IR', `${f.ir_mode}${f.night ? ' (night)' : ''}`]);
-    if (f.snapshot_luma !== undefined) rows.push(['brightness', Math.round(f.snapshot_luma)]);
-    if (f.clock_skew_s !== undefined) rows.push(['clock skew', `${Math.round(f.clock_skew_s)} s`]);
-  }
-  if (d.site || d.lane) rows.push(['where', [d.site, d.lane].filter(Boolean).join(' / ')]);
-  return rows;
-}
-
-function render(data) {
-  $('village').textContent = data.village;
-  const devices = [...data.devices].sort(
-    (a, b) => ORDER[a.health.status] - ORDER[b.health.status] || a.id.localeCompare(b.id),
-  );
-  const bad = devices.filter((d) => d.health.status !== 'online').length;
-  $('summary').textContent =
-    `${devices.length} devices · ${bad === 0 ? 'all online' : `${bad} ${bad === 1 ? 'needs' : 'need'} attention`}`;
-  $('summary').className = bad === 0 ? 'good' : 'bad';
-  document.body.classList.remove('stale');
-  const onlyProblems = $('problems-only').checked;
-  const list = $('devices');
-  list.replaceChildren();
-  for (const d of devices) {
-    if (onlyProblems && d.health.status === 'online') continue;
-    const li = document.createElement('li');
-    li.className = d.health.status;
-    li.dataset.device = d.id;
-    const name = document.createElement('div');
-    name.className = 'name';
-    name.textContent = d.name ? `${d.name} (${d.id})` : d.id;
-    const status = document.createElement('span');
-    status.className = 'status';
-    status.textContent = d.health.status;
-    const reason = document.createElement('span');
-    reason.className = 'reason';
-    const words = explain(d.health.reason);
-    reason.textContent = words ? `${d.health.reason}: ${words}` : (d.health.reason ?? '');
-    const meta = document.createElement('div');
-    meta.className = 'meta';
-    meta.textContent = `${d.kind} · ${d.health.status} for ${ago(d.health.since)} (since ${new Date(d.health.since).toLocaleTimeString()})`;
-    const dl = document.createElement('dl');
-    for (const [k, v] of facts(d)) {
-      const dt = document.createElement('dt');
-      dt.textContent = k;
-      const dd = document.createElement('dd');
-      dd.textContent = String(v);
-      dl.append(dt, dd);
-    }
-    li.append(name, status, reason, meta);
-    // An offline device's readings are from before it went away: say so, don't pass them off as now.
-    if (d.health.status === 'offline' && dl.childElementCount > 0) {
-      const caption = document.createElement('p');
-      caption.className = 'last-known';
-      caption.textContent = 'last known readings:';
-      li.append(caption);
-    }
-    li.append(dl);
-    list.append(li);
-  }
-  $('updated').textContent = new Date().toLocaleTimeString();
-}
+let live;
+const gate = new Gate({ api, words, isLive: () => live?.isLive() ?? false });
+const board = new Board({ root: $('devices'), events: $('village-events'), words, gate, api });
 
 /** Signed out: the form only (a filter over nothing would just confuse). */
 function signIn(message, tone) {
+  live?.stop();
+  live = undefined;
   $('login').hidden = false;
   $('board').hidden = true;
+  $('gateway').hidden = true;
+  $('live').textContent = '';
   $('summary').textContent = message;
   $('summary').className = tone;
 }
 
-let last;
-/** Cars inside each parking site, counted by its barriers. */
-async function showSites() {
+function refused() {
+  sessionStorage.removeItem(KEY);
+  localStorage.removeItem(KEY);
+  token = '';
+  board.clear();
+  signIn('that token was not accepted', 'bad');
+}
+
+function unreachable() {
+  $('summary').textContent = 'gateway not reachable — retrying';
+  $('summary').className = 'bad';
+  // What is still on screen is old: grey it out rather than let it look current.
+  document.body.classList.add('stale');
+}
+
+/** The fallback while the stream is down: one read of the API. */
+async function poll() {
   try {
-    const res = await fetch('/api/v1/sites', { headers: { authorization: `Bearer ${token}` } });
-    if (!res.ok) return;
-    const { sites } = await res.json();
-    $('sites').textContent = sites
-      .map((s) => `${s.site}: ${s.occupancy} inside${s.free !== undefined ? ` · ${s.free} free` : ''}`)
-      .join('   ');
+    const [res, gw] = await Promise.all([api('/api/v1/devices'), api('/api/v1/gateway')]);
+    if (res.status === 401 || res.status === 403) return 'refused';
+    if (!res.ok) return 'unreachable';
+    board.load(await res.json());
+    if (gw.ok) showGateway($('gateway'), await gw.json());
+    void showSites($('sites'), api);
+    return 'ok';
   } catch {
-    // the device list already says when the gateway is unreachable
+    return 'unreachable';
   }
 }
 
-async function refresh() {
-  if (!token) {
-    signIn('sign in to see devices', '');
+const LIVE_WORDS = {
+  live: 'live',
+  polling: 'live updates interrupted — refreshing every few seconds',
+  stale: 'no update for a while — reconnecting…',
+};
+
+function onStatus(status) {
+  if (status === 'refused') return refused();
+  if (status === 'unreachable') unreachable();
+  else if (status === 'stale') document.body.classList.add('stale');
+  else {
+    document.body.classList.remove('stale');
+    board.render();
+  }
+  $('live').textContent = LIVE_WORDS[status] ?? '';
+  $('live').className = `live ${status}`;
+  gate.setEnabled(status === 'live' || status === 'polling');
+}
+
+function onMessage(name, data) {
+  if (name === 'hello') {
+    $('village').textContent = data.village;
+    board.load(data);
+    showGateway($('gateway'), data.gateway);
+    void showSites($('sites'), api);
+  } else if (name === 'gateway') showGateway($('gateway'), data);
+  else if (name === 'command') gate.update(data);
+  else board.apply(name, data);
+  if (name === 'event' && data.type.startsWith('passage')) void showSites($('sites'), api);
+  $('updated').textContent = new Date().toLocaleTimeString();
+}
+
+async function start() {
+  if (!token) return signIn('sign in to see devices', '');
+  let me;
+  try {
+    const res = await api('/api/v1/whoami');
+    if (res.status === 401 || res.status === 403) return refused();
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    me = await res.json();
+  } catch {
+    unreachable();
+    setTimeout(start, 3000);
     return;
   }
-  try {
-    const res = await fetch('/api/v1/devices', { headers: { authorization: `Bearer ${token}` } });
-    if (res.status === 401 || res.status === 403) {
-      sessionStorage.removeItem(KEY);
-      localStorage.removeItem(KEY);
-      token = '';
-      signIn('that token was not accepted', 'bad');
-      return;
-    }
-    $('login').hidden = true;
-    $('board').hidden = false;
-    last = await res.json();
-    await loadVocabulary();
-    render(last);
-    void showSites();
-  } catch {
-    $('summary').textContent = 'gateway not reachable — retrying';
-    $('summary').className = 'bad';
-    // What is still on screen is old: grey it out rather than let it look current.
-    document.body.classList.add('stale');
-  }
+  await loadVocabulary();
+  $('login').hidden = true;
+  $('board').hidden = false;
+  $('gateway').hidden = false;
+  // Buttons only for a role the API lets command; the API refuses a reader anyway.
+  board.clear();
+  gate.setRole(me.role === 'platform' || me.role === 'admin');
+  live = startLive({ token, onMessage, onStatus, poll });
 }
 
 $('login').addEventListener('submit', (e) => {
   e.preventDefault();
   token = $('token').value.trim();
   keepToken(token, $('stay').checked);
-  void refresh();
+  void start();
 });
-$('problems-only').addEventListener('change', () => last && render(last));
-void refresh();
-setInterval(refresh, 2000);
+$('problems-only').addEventListener('change', () => board.render());
+void start();
