@@ -75,9 +75,8 @@ describe('OnvifRelayBarrierDriver vs the probe simulator relay output', () => {
   });
 
   it('refuses reset-fault, and reports a wrong relay token and wrong credentials', async () => {
-    await expect(barrier.execute({ action: 'reset-fault' })).rejects.toMatchObject({
-      code: 'GH_COMMAND_UNSUPPORTED',
-    });
+    // A driver says what kind of failure it is; the gateway maps `unsupported` to GH_COMMAND_UNSUPPORTED.
+    await expect(barrier.execute({ action: 'reset-fault' })).rejects.toMatchObject({ kind: 'unsupported' });
     const wrongToken = relayDriver('x', { token: 'nope', mode: 'bistable', pulseMs: 100 });
     await expect(wrongToken.read()).rejects.toMatchObject({ reason: 'bad-response' });
     const wrongPw = relayDriver('y', { token: 'RelayOutput_0', mode: 'bistable', pulseMs: 100 }, 'bad');
