@@ -42,14 +42,24 @@ export function formatValidation(errors: AjvLikeError[], context?: string): stri
   return parts.join('; ');
 }
 
-/** Every error answer has the same shape and a code from the catalogue. */
+/**
+ * Every error answer has the same shape and a code from the catalogue; a device's
+ * failure also carries its health reason, so a client can act on it without parsing.
+ */
 function send(
   reply: { status(code: number): { send(body: unknown): unknown } },
   err: GatehouseError,
   status = err.statusCode,
   error = STATUS_CODES[status] ?? 'Error',
 ) {
-  return reply.status(status).send({ statusCode: status, code: err.code, error, message: err.message });
+  const reason = err.details?.reason;
+  return reply.status(status).send({
+    statusCode: status,
+    code: err.code,
+    error,
+    message: err.message,
+    ...(typeof reason === 'string' ? { reason } : {}),
+  });
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any type provider
