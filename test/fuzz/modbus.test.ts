@@ -130,7 +130,7 @@ describe('driver codec', { timeout: TIMEOUT_MS }, () => {
         if (!whole) return;
         // The same bytes in chunks, as TCP may deliver them.
         const points = [...new Set(cuts.map((c) => c % (stream.length + 1)))].sort((a, b) => a - b);
-        let rx = Buffer.alloc(0);
+        let rx: Buffer = Buffer.alloc(0);
         const got: unknown[] = [];
         let prev = 0;
         for (const p of [...points, stream.length]) {
