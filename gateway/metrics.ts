@@ -32,6 +32,7 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly pollSeconds: Histogram<'device' | 'kind'>;
   private readonly pollErrors: Counter<'device' | 'reason'>;
+  private readonly pollLateness: Histogram<'kind'>;
   private readonly readings: Counter<'kind'>;
   private readonly events: Counter<'type'>;
   private readonly commands: Counter<'action' | 'outcome' | 'reason'>;
@@ -46,6 +47,13 @@ export class GatewayMetrics {
       help: 'Time to read one device (successful polls)',
       labelNames: ['device', 'kind'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.pollLateness = new Histogram({
+      name: 'gatehouse_poll_lateness_seconds',
+      help: 'How long after its scheduled time each scheduled poll started (timer lateness: event-loop load)',
+      labelNames: ['kind'],
+      buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10],
       registers,
     });
     this.pollErrors = new Counter({
@@ -216,6 +224,7 @@ export class GatewayMetrics {
     if (msg.type === 'telemetry') this.readings.inc({ kind: msg.device.kind });
     else if (msg.type === 'health') {
       const device = msg.device.id;
+      if (msg.lateMs !== undefined) this.pollLateness.observe({ kind: msg.device.kind }, msg.lateMs / 1000);
       if (msg.errors > 0) this.pollErrors.inc({ device, reason: msg.health.reason ?? 'unknown' });
       else if (msg.pollMs !== undefined)
         this.pollSeconds.observe({ device, kind: msg.device.kind }, msg.pollMs / 1000);

@@ -23,6 +23,8 @@ export interface HealthMessage {
   health: Health;
   /** Duration of the last poll, ms. */
   pollMs?: number;
+  /** How long after its scheduled time the timer of this poll fired, ms (scheduled polls only). */
+  lateMs?: number;
   /** Consecutive failed polls. */
   errors: number;
   time: number;

@@ -35,6 +35,8 @@ export class DevicePoller {
   private errors = 0;
   private health: Health = { status: 'offline', reason: 'not-polled-yet', since: new Date().toISOString() };
   private inFlight: Promise<unknown> = Promise.resolve();
+  /** Lateness of the scheduled poll about to run, ms; reported with its health message. */
+  private lateMs: number | undefined;
 
   constructor(
     readonly ref: DeviceRef,
@@ -70,7 +72,9 @@ export class DevicePoller {
 
   private schedule(ms: number): void {
     if (this.stopped) return;
+    const dueAt = performance.now() + ms;
     this.timer = setTimeout(() => {
+      this.lateMs = Math.max(0, performance.now() - dueAt);
       void this.readNow(false)
         .catch(() => undefined)
         .finally(() => {
@@ -85,6 +89,8 @@ export class DevicePoller {
 
   private async readOnce(urgent: boolean): Promise<ReadResult> {
     const started = performance.now();
+    const lateMs = this.lateMs;
+    this.lateMs = undefined;
     try {
       if (!this.connected) {
         // Concurrent first reads (a poll and a command) share one connect attempt.
@@ -103,16 +109,16 @@ export class DevicePoller {
       for (const event of result.events ?? []) this.emitEvent({ ...event, time: event.time ?? now });
       this.errors = 0;
       const h = result.health ?? this.driver.health() ?? { status: 'online' as const, since: '' };
-      this.setHealth(h, pollMs);
+      this.setHealth(h, pollMs, lateMs);
       return { ...result, fields };
     } catch (err) {
       this.errors++;
-      this.setHealth(healthFromError(err), performance.now() - started);
+      this.setHealth(healthFromError(err), performance.now() - started, lateMs);
       throw err;
     }
   }
 
-  private setHealth(next: Omit<Health, 'since'>, pollMs: number): void {
+  private setHealth(next: Omit<Health, 'since'>, pollMs: number, lateMs?: number): void {
     const now = new Date();
     if (!sameHealth(this.health, next)) {
       const was = this.health;
@@ -137,6 +143,7 @@ export class DevicePoller {
       device: this.ref,
       health: this.health,
       pollMs: Math.round(pollMs * 100) / 100,
+      ...(lateMs !== undefined ? { lateMs: Math.round(lateMs * 100) / 100 } : {}),
       errors: this.errors,
       time: now.getTime(),
     });
