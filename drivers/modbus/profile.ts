@@ -1,4 +1,4 @@
-import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import { readFileSync, existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { ArmStateSchema, BarrierFieldsSchema } from '../contract/canonical.ts';
@@ -242,8 +242,18 @@ export function loadProfile(nameOrPath: string, dirs: string[] = [DEFAULT_PROFIL
       'profile-not-found',
       `no device profile named "${nameOrPath}" (looked in ${isPath ? candidates[0]! : dirs.join(', ')})`,
     );
-  return parseProfile(readFileSync(file, 'utf8'), file);
+  // A village loads the same profile for each of its devices (twice: check, then create):
+  // parse each file once while it stays unchanged, and hand out the same read-only profile.
+  const st = statSync(file);
+  const hit = parsedProfiles.get(file);
+  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.profile;
+  const profile = parseProfile(readFileSync(file, 'utf8'), file);
+  parsedProfiles.set(file, { mtimeMs: st.mtimeMs, size: st.size, profile });
+  return profile;
 }
+
+/** Profiles parsed by loadProfile, by file, with the file's mtime and size when parsed. */
+const parsedProfiles = new Map<string, { mtimeMs: number; size: number; profile: Profile }>();
 
 export function listProfiles(dirs: string[] = [DEFAULT_PROFILE_DIR]): string[] {
   return dirs
