@@ -68,7 +68,14 @@ export class UnitImage {
   private readonly triggers: Trigger[] = [];
   private echo = 0;
   /** Commands this unit accepted or refused, newest last (for the control interface). */
-  readonly log: { action: CommandName; accepted: boolean; sequence?: number; at: string }[] = [];
+  readonly log: {
+    action: CommandName;
+    accepted: boolean;
+    sequence?: number;
+    at: string;
+    /** Receive time in ms since the epoch, sub-millisecond (performance.timeOrigin + performance.now()). */
+    atMs: number;
+  }[] = [];
   /**
    * Every command ever received, for safety audits: how many per action, and how many
    * closes arrived (and how many were carried out) with a vehicle on the loop or in
@@ -175,6 +182,7 @@ export class UnitImage {
   }
 
   write(type: 'coil' | 'holding', address: number, values: (number | boolean)[]): void {
+    const atMs = performance.timeOrigin + performance.now();
     values.forEach((v, i) => (this.img[type] as Map<number, number | boolean>).set(address + i, v));
     for (const t of this.triggers) {
       if (t.type !== type || t.address < address || t.address >= address + values.length) continue;
@@ -200,7 +208,13 @@ export class UnitImage {
         if (s !== undefined && t.sequenceAt < address + values.length && accepted) this.echo = s;
         sequence = s;
       }
-      this.log.push({ action: t.action, accepted, sequence, at: new Date().toISOString() });
+      this.log.push({
+        action: t.action,
+        accepted,
+        sequence,
+        at: new Date().toISOString(),
+        atMs,
+      });
       if (this.log.length > 50) this.log.shift();
     }
   }
