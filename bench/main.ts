@@ -15,6 +15,7 @@ const BENCHES: Record<string, () => Promise<{ run: BenchRun }>> = {
   ingest: () => import('./ingest.ts'),
   broker: () => import('./broker.ts'),
   onvif: () => import('./onvif.ts'),
+  scale: () => import('./scale.ts'),
 };
 
 const { values } = parseArgs({
