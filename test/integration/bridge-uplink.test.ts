@@ -83,6 +83,9 @@ it('forwards every message in order, at least once, across a central broker rest
   await central.stop(); // uplink down mid-stream
   await publishBatch(200); // these wait in the disk queue
   await eventually(() => bridge.stats().bridge_queue_bytes! > 0, { what: 'queued while down' });
+  // The client learns of the broker's exit when its socket closes, a moment after the
+  // process ended: wait for that instead of racing it.
+  await eventually(() => !bridge.connected, { what: 'the bridge sees the uplink down', timeoutMs: 10_000 });
   expect(bridge.connected).toBe(false);
   await central.restart();
   await publishBatch(N - 400);
