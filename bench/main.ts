@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<{ run: BenchRun }>> = {
   broker: () => import('./broker.ts'),
   onvif: () => import('./onvif.ts'),
   scale: () => import('./scale.ts'),
+  supervision: () => import('./supervision.ts'),
 };
 
 const { values } = parseArgs({
@@ -81,8 +82,18 @@ const md: string[] = [
 ];
 for (const r of results) {
   for (const q of r.ratios) {
-    const met = q.target === undefined ? '' : q.value >= q.target ? 'yes' : 'no';
-    md.push(`| ${r.name} | ${q.label} | ${q.value.toFixed(2)} | ${q.target ?? ''} | ${met} |`);
+    const met =
+      q.max !== undefined
+        ? q.value < q.max
+          ? 'yes'
+          : 'no'
+        : q.target === undefined
+          ? ''
+          : q.value >= q.target
+            ? 'yes'
+            : 'no';
+    const target = q.max !== undefined ? `< ${q.max}` : (q.target ?? '');
+    md.push(`| ${r.name} | ${q.label} | ${q.value.toFixed(2)} | ${target} | ${met} |`);
   }
   if (r.error) md.push(`| ${r.name} | failed: ${r.error.replace(/\|/g, '/')} | | | |`);
 }

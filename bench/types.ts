@@ -7,8 +7,11 @@ export interface BenchResult {
   name: string;
   /** Markdown lines (a table or bullets) for bench/RESULTS.md and the console. */
   lines: string[];
-  /** Headline ratios, e.g. { 'ingest vs raw influxd': 0.91 }, with the target where one exists. */
-  ratios: { label: string; value: number; target?: number }[];
+  /**
+   * Headline ratios, e.g. { 'ingest vs raw influxd': 0.91 }, with the target where one exists:
+   * `target` is met at or above it, `max` (figures where lower is better) below it.
+   */
+  ratios: { label: string; value: number; target?: number; max?: number }[];
 }
 
 /** A benchmark module exports `run` and must stop every process it starts, bounded in time. */
