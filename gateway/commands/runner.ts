@@ -149,8 +149,6 @@ export class CommandRunner {
       const { err } = await settled; // a driver that does not report its first write: done is written
       if (err) throw err;
     }
-    const conditional = (await Promise.race([settled, Promise.resolve(undefined)]))?.result as
-      { conditional?: boolean } | undefined;
     if (action === 'release') {
       const { err } = await settled;
       if (err) throw err;
@@ -165,16 +163,13 @@ export class CommandRunner {
     const watching = new CloseSupervisor(entry, lane, deadline, refused.signal).run();
     // Recorded (and fsynced) while the first supervision read is already on the wire.
     await new Promise((r) => setImmediate(r));
-    this.store.transition(
-      rec,
-      'executing',
-      undefined,
-      conditional?.conditional ? 'written as close-if-clear: the controller checks its own lane' : undefined,
-    );
+    this.store.transition(rec, 'executing');
     const { end, report } = await watching;
-    const { err } = await settled;
+    const { err, result } = await settled;
     for (const l of this.supervisionListeners) l(report);
     const data = auditData(report);
+    // The profile's "close if clear" was written: the controller made the last check itself.
+    if ((result as { conditional?: boolean } | undefined)?.conditional) data.conditional = true;
     if (end.end === 'failed') return this.store.transition(rec, 'failed', end.failure, end.detail, data);
     if (end.end === 'refused' || err) {
       const e = err ?? (refused.signal.reason as Error);

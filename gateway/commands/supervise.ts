@@ -18,7 +18,8 @@ const MAX_READ_ERRORS = 3;
 /** How one supervised close ended, with what the gateway measured; metrics and the audit take it. */
 export interface SupervisionReport {
   device: string;
-  outcome: 'closed' | 'reversed' | 'tripped' | 'fault' | 'timeout' | 'refused' | 'read-error';
+  outcome:
+    'closed' | 'reversed' | 'reversal-failed' | 'tripped' | 'fault' | 'timeout' | 'refused' | 'read-error';
   /** Supervision reads made (each a read of the barrier and, for a barrier without sensors, of its lane). */
   reads: number;
   readErrors: number;
@@ -131,8 +132,21 @@ export class CloseSupervisor {
       // Queued at once, ahead of the rest of the reversal (a pulse, an echo check).
       after = senseOf(this.barrier).catch(() => undefined);
     };
-    if (drv.reverse) await drv.reverse({ onWritten });
-    else await drv.execute({ action: 'open' }, { onWritten });
+    const seenAs = `${sensor === 'loop-occupied' ? 'vehicle on the loop' : 'photo-eye blocked'} with the arm ${seen.arm_state ?? '?'}${at(seen)}`;
+    try {
+      if (drv.reverse) await drv.reverse({ onWritten });
+      else await drv.execute({ action: 'open' }, { onWritten });
+    } catch (err) {
+      // The vehicle was seen and the reversal did not go through: say so, never "reversed".
+      return this.done(
+        {
+          end: 'failed',
+          failure: failureOf(err),
+          detail: `${seenAs}; the reversal failed: ${(err as Error).message}`,
+        },
+        { outcome: 'reversal-failed', sensor, detectAngleDeg: angle(seen) },
+      );
+    }
     writtenAt ??= now();
     const atReversal = await (after ?? senseOf(this.barrier).catch(() => undefined));
     const ms = Math.round((writtenAt - detectedAt) * 100) / 100;
@@ -141,8 +155,7 @@ export class CloseSupervisor {
         end: 'failed',
         failure: `reversed:${sensor}`,
         detail:
-          `${sensor === 'loop-occupied' ? 'vehicle on the loop' : 'photo-eye blocked'} with the arm ` +
-          `${seen.arm_state ?? '?'}${at(seen)}; reversal acknowledged ${ms} ms later` +
+          `${seenAs}; reversal acknowledged ${ms} ms later` +
           (angle(atReversal) === undefined ? '' : `, arm${at(atReversal)}`),
       },
       {

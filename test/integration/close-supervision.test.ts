@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gateway } from '../../gateway/app.ts';
 import type { CommandRecord } from '../../gateway/commands/schema.ts';
@@ -91,6 +92,9 @@ devices:
         /gatehouse_supervision_reversals_total\{device="gate-1",sensor="loop-occupied"\} 1/,
       );
       expect(metrics).toMatch(/gatehouse_supervision_reads_total\{device="gate-1"\} [1-9]/);
+      // The series it fills pass Prometheus's own lint, as the rest of /metrics does.
+      const lint = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' });
+      if (!lint.error) expect(lint.stdout + lint.stderr).not.toMatch(/supervis/);
     });
   });
 

@@ -1,7 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import type { BarrierFields } from '../../drivers/contract/canonical.ts';
 import { watchClose } from '../../gateway/commands/rules.ts';
-import { mergeLane } from '../../gateway/commands/supervise.ts';
+import { CloseSupervisor, mergeLane } from '../../gateway/commands/supervise.ts';
+import type { DeviceEntry } from '../../gateway/core/registry.ts';
+import { DeviceError } from '../../drivers/contract/errors.ts';
+
+/** A barrier whose readings come from a script, one per supervision read. */
+function scripted(readings: BarrierFields[], reverse: () => Promise<unknown>): DeviceEntry {
+  let i = 0;
+  const driver = {
+    sense: async () => readings[Math.min(i++, readings.length - 1)]!,
+    reverse: async (o: { onWritten?: () => void } = {}) => {
+      const r = await reverse();
+      o.onWritten?.();
+      return r;
+    },
+  };
+  return { ref: { id: 'b1', kind: 'barrier' }, driver } as unknown as DeviceEntry;
+}
+const watch = (e: DeviceEntry) =>
+  new CloseSupervisor(e, [], performance.now() + 2000, new AbortController().signal).run();
 
 const clear = { loop_occupied: false, photo_eye_blocked: false };
 const s = (f: BarrierFields) => watchClose(f);
@@ -65,5 +83,42 @@ describe('what a supervised reading of a closing arm calls for', () => {
       arm_state: 'closing',
       loop_occupied: false,
     });
+  });
+
+  it('supervising: reads until the arm is down, and reports how many reads it took', async () => {
+    const e = scripted(
+      [
+        { arm_state: 'closing', arm_angle_deg: 60, ...clear },
+        { arm_state: 'closed', arm_angle_deg: 0, ...clear },
+      ],
+      async () => undefined,
+    );
+    const { end, report } = await watch(e);
+    expect(end.end).toBe('confirmed');
+    expect(report).toMatchObject({ outcome: 'closed', reads: 2, closedOnVehicle: false });
+  });
+
+  it('supervising: a vehicle gets the reversal, with the angles and the latency audited', async () => {
+    const e = scripted(
+      [
+        { arm_state: 'closing', arm_angle_deg: 60, ...clear },
+        { arm_state: 'closing', arm_angle_deg: 55, loop_occupied: true, photo_eye_blocked: false },
+        { arm_state: 'opening', arm_angle_deg: 56, loop_occupied: true, photo_eye_blocked: false },
+      ],
+      async () => undefined,
+    );
+    const { end, report } = await watch(e);
+    expect(end).toMatchObject({ end: 'failed', failure: 'reversed:loop-occupied' });
+    expect(report).toMatchObject({ outcome: 'reversed', detectAngleDeg: 55, reversalAngleDeg: 56 });
+    expect(report.reversalMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('supervising: a reversal that does not go through is never reported as one', async () => {
+    const e = scripted([{ arm_state: 'closing', arm_angle_deg: 50, loop_occupied: true }], async () => {
+      throw new DeviceError('timeout', 'no answer from unit 1 within 300 ms');
+    });
+    const { end, report } = await watch(e);
+    expect(end).toMatchObject({ end: 'failed', failure: 'device-error:timeout' });
+    expect(report).toMatchObject({ outcome: 'reversal-failed', sensor: 'loop-occupied', detectAngleDeg: 50 });
   });
 });
