@@ -180,6 +180,27 @@ export class Gateway {
       },
     );
     sinks.push(influx);
+    for (const { name, ...target } of config.influxTargets) {
+      const sink = await stack.add(
+        `influx sink ${name}`,
+        async () => {
+          const s = new InfluxSink({
+            config: target,
+            name: `influx-${name}`,
+            village: config.village,
+            dataDir,
+            logger: log.child({ component: `influx-${name}` }),
+          });
+          await s.start();
+          return s;
+        },
+        async (s) => {
+          await s.flush().catch((err: unknown) => log.warn({ err, target: name }, 'influx flush failed'));
+          await s.close();
+        },
+      );
+      sinks.push(sink);
+    }
     // The MQTT sink takes commands too (a town command may arrive through the bridge as
     // soon as it connects): they wait for the command service, which starts after the sinks.
     let commandsStarted!: (c: CommandService) => void;
