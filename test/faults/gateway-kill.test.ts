@@ -19,6 +19,8 @@ import {
 
 // Power cut of the whole gateway: SIGKILL while InfluxDB is down (every point goes
 // through the spool) and a gate command is executing.
+/** The InfluxDB sink's batch size here: the most a crash can make it send twice. */
+const BATCH_POINTS = 500;
 const DEVICES = 20;
 /** A point is acknowledged once its batch is sealed (flushIntervalMs 100) and fsynced: 1 s covers both. */
 const ACK_MS = 1000;
@@ -45,7 +47,7 @@ it('SIGKILL under load: no acknowledged point lost, audit intact, the command in
   const fleetPart = fleetYaml(seqProfile(dir), DEVICES).replace(/^village: .*\ndevices:\n/, '');
   const yaml = barrierYaml(
     sim.modbus,
-    `${fleetPart}influx: { url: ${proxy.url}, batchSize: 500, flushIntervalMs: 100, spool: { fsync: always } }\n`,
+    `${fleetPart}influx: { url: ${proxy.url}, batchSize: ${BATCH_POINTS}, flushIntervalMs: 100, spool: { fsync: always } }\n`,
   ).replace('village: testville', 'village: faultville');
   const gw = await startGateway(yaml);
   const oracle = await recordTelemetry(gw.mqttPort);
@@ -135,5 +137,10 @@ it('SIGKILL under load: no acknowledged point lost, audit intact, the command in
   );
   expect(acked.emitted).toBeGreaterThan(DEVICES * 5 * 10);
   expect(acked.lost).toBe(0);
-  expect(acked.duplicated).toBe(0);
+  // Stored is what was emitted, value for value.
+  expect(acked.wrong).toBe(0);
+  // A kill between InfluxDB's acknowledgement of a batch and the spool's record of it
+  // sends that batch once more after the restart: at least once across a crash, which
+  // InfluxDB absorbs (the same points overwrite themselves). No more than that one batch.
+  expect(acked.duplicated).toBeLessThanOrEqual(BATCH_POINTS);
 }, 120_000);

@@ -212,6 +212,9 @@ describe('three villages into one town', () => {
     await Promise.all([brook.mqttLink.restore(), brook.influxLink.restore()]);
     await new Promise((r) => setTimeout(r, 2_000));
     const to = Date.now();
+    // The local sink writes in batches every 200 ms: let the window's last points land
+    // before reading what the village stored.
+    await new Promise((r) => setTimeout(r, 1_500));
     // Everything the village wrote locally in [from, to] reaches the town, point for point.
     const local = await pointTimes(localDb, 'gatehouse_brook', 'brook', from, to);
     const town = await eventually(
