@@ -137,6 +137,14 @@ commands: { maxQueuedPerBarrier: 2, confirmTimeoutMs: 5000 }
     const blocked = await login('admin-pass');
     expect(blocked.code).not.toBe(0);
     expect(blocked.out).toMatch(/unavailable/i);
+    // The refusal is logged as the connection is refused: wait for the line rather than race it.
+    await eventually(
+      () => /mqtt login refused: too many failed MQTT logins from 127\.0\.0\.1/.test(gw.proc.output()),
+      {
+        what: 'the refusal in the gateway log',
+        timeoutMs: 5_000,
+      },
+    );
     expect(gw.proc.output()).toMatch(/mqtt login refused: too many failed MQTT logins from 127\.0\.0\.1/);
     const metrics = await (await fetch(url('/metrics'))).text();
     expect(metrics).toMatch(/gatehouse_sink_stat\{sink="mqtt-login",stat="connects_rate_limited"\} [1-9]/);
