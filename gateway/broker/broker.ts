@@ -79,8 +79,12 @@ export class GatehouseBroker {
   }
 
   static async create(opts: GatehouseBrokerOptions): Promise<GatehouseBroker> {
-    const store = await createPersistence(opts.dataDir ? path.join(opts.dataDir, 'broker') : undefined);
     const log = opts.log.child({ module: 'broker' });
+    const store = await createPersistence(
+      opts.dataDir ? path.join(opts.dataDir, 'broker') : undefined,
+      (err) =>
+        log.error({ err }, `retained messages could not be written to the broker's store: ${err.message}`),
+    );
     const holder: { broker?: GatehouseBroker } = {};
     const aedes = await Aedes.createBroker({
       // Queued QoS 1/2 messages are stored under <brokerId>:<counter>, and the counter

@@ -7,9 +7,16 @@ const require = createRequire(import.meta.url);
 
 /** The slice of an aedes persistence this module touches (the library ships no types). */
 interface AedesPersistence {
+  storeRetained(packet: RetainedPacket, cb?: (err: Error | null) => void): Promise<void> | void;
+  createRetainedStream(pattern: string): Readable;
   createRetainedStreamCombi(patterns: string[]): Readable;
   subscriptionsByTopic(topic: string): Promise<{ topic: string }[]>;
   destroy?(cb?: () => void): unknown;
+}
+
+interface RetainedPacket {
+  topic: string;
+  payload: Buffer;
 }
 
 interface LevelDb {
@@ -29,7 +36,10 @@ export interface BrokerPersistence {
  * aedes-persistence-level), so they survive a gateway restart. Without a dir the
  * in-memory persistence is used (tests, benchmarks of the plain broker).
  */
-export async function createPersistence(dataDir?: string): Promise<BrokerPersistence> {
+export async function createPersistence(
+  dataDir?: string,
+  onError: (err: Error) => void = () => {},
+): Promise<BrokerPersistence> {
   if (!dataDir) {
     const memory = require('aedes-persistence') as () => AedesPersistence;
     return { persistence: withDollarRule(memory()), close: async () => {} };
@@ -39,7 +49,81 @@ export async function createPersistence(dataDir?: string): Promise<BrokerPersist
   const levelPersistence = require('aedes-persistence-level') as (db: LevelDb) => AedesPersistence;
   const db = new ClassicLevel(dataDir);
   await db.open();
-  return { persistence: withDollarRule(levelPersistence(db)), close: () => db.close() };
+  const level = levelPersistence(db);
+  const behind = writeBehind(level, RETAINED_FLUSH_MS, onError);
+  return {
+    persistence: withDollarRule(level),
+    close: async () => {
+      await behind.stop();
+      await db.close();
+    },
+  };
+}
+
+/**
+ * How long a retained message may wait in memory before it reaches LevelDB. Every device's
+ * `state` is retained and changes on nearly every poll; written through, 500 devices polled
+ * each second cost ~450 LevelDB puts a second, a quarter of the gateway's CPU (bench/RESULTS.md).
+ * Held back, only each topic's latest message is written once per period. A crash loses at
+ * most this period of retained updates, and the gateway republishes every device's state and
+ * availability on its first poll after a restart.
+ */
+export const RETAINED_FLUSH_MS = 5000;
+
+/**
+ * Retained messages written behind: aedes is told a retained message is stored at once
+ * (live delivery never waited on the disk anyway), the latest per topic is kept in memory,
+ * and written every `periodMs`, before any SUBSCRIBE reads the retained store, and on close.
+ */
+function writeBehind(
+  p: AedesPersistence,
+  periodMs: number,
+  onError: (err: Error) => void,
+): { stop(): Promise<void> } {
+  const store = p.storeRetained.bind(p) as (packet: RetainedPacket) => Promise<void>;
+  let pending = new Map<string, RetainedPacket>();
+  let writing: Promise<void> = Promise.resolve();
+  const flush = (): Promise<void> => {
+    if (pending.size > 0) {
+      const batch = [...pending.values()];
+      pending = new Map();
+      // Queued behind the previous flush, so an older message never lands after a newer one.
+      writing = writing
+        .then(() => Promise.all(batch.map((packet) => store(packet))))
+        .then(
+          () => undefined,
+          (err: Error) => {
+            onError(err);
+            // Kept for the next flush unless a newer message for the topic came meanwhile.
+            for (const packet of batch) if (!pending.has(packet.topic)) pending.set(packet.topic, packet);
+          },
+        );
+    }
+    return writing;
+  };
+  const timer = setInterval(() => void flush(), periodMs);
+  timer.unref();
+  p.storeRetained = (packet: RetainedPacket, cb?: (err: Error | null) => void) => {
+    pending.set(packet.topic, packet);
+    if (cb) return cb(null);
+    return Promise.resolve();
+  };
+  for (const name of ['createRetainedStream', 'createRetainedStreamCombi'] as const) {
+    const read = p[name].bind(p) as (arg: string & string[]) => Readable;
+    p[name] = ((arg: string & string[]) =>
+      Readable.from(
+        (async function* () {
+          await flush();
+          yield* read(arg) as AsyncIterable<unknown>;
+        })(),
+      )) as never;
+  }
+  return {
+    async stop() {
+      clearInterval(timer);
+      await flush();
+    },
+  };
 }
 
 /**
