@@ -182,6 +182,13 @@ export const ERRORS = {
     means:
       'the bridge has a `commandKey` and a command from the town broker had no valid hmac, or an issuedAt too far from the gateway clock',
   },
+  GH_COMMAND_NOT_RECORDED: {
+    status: 503,
+    message:
+      'the command could not be recorded in the audit log ({detail}); nothing was actuated: free space in the data directory, then send it again with a new requestId',
+    means:
+      'the audit log refused the write (disk full, read-only): a gate is never moved without its record on disk',
+  },
   GH_COMMAND_UNSUPPORTED: {
     status: 422,
     message: '{detail}',

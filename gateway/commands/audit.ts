@@ -1,6 +1,7 @@
 import {
   closeSync,
   existsSync,
+  fdatasync,
   fstatSync,
   fsyncSync,
   mkdirSync,
@@ -33,10 +34,18 @@ const CURRENT = 'commands.jsonl';
 /** Rotated files sort by name in time order: commands-2026-11-25T12-00-00-000Z.jsonl. */
 const ROTATED = /^commands-.+\.jsonl$/;
 
+interface Pending {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
 /**
  * Append-only JSON-lines audit of every gate command and each of its state changes.
- * Each line is fsynced before the command moves on: gate commands are rare and the
- * record of who opened a gate must survive a power cut.
+ * A line is written at once and its append resolves once it is on disk: the record of
+ * who opened a gate must survive a power cut, and nothing is actuated before its record
+ * is (gateway/commands/runner.ts). The sync runs off the event loop, one fdatasync for
+ * every line written while the previous one ran (group commit), so a slow disk delays
+ * the command waiting for it, not the polls, supervision and other commands.
  *
  * Past `rotateBytes` the file is renamed with its time and a new one begun. Rotated
  * files are never deleted here (an audit is archived, not pruned); the newest one is
@@ -45,6 +54,11 @@ const ROTATED = /^commands-.+\.jsonl$/;
 export class AuditLog {
   private fd: number | undefined;
   private size = 0;
+  /** Lines written since the sync under way began: the next sync covers them. */
+  private unsynced: Pending[] = [];
+  private syncing = false;
+  /** Files rotated or closed while a sync still ran on them: closed when it ends. */
+  private retired: number[] = [];
   readonly file: string;
 
   constructor(
@@ -77,12 +91,47 @@ export class AuditLog {
     return out;
   }
 
-  append(entry: AuditEntry): void {
-    if (this.fd === undefined) this.open();
-    if (this.size >= this.rotateBytes) this.rotate();
-    const line = JSON.stringify(entry) + '\n';
-    this.size += writeSync(this.fd!, line);
-    fsyncSync(this.fd!);
+  /** Write the entry now; resolves once it is on disk, rejects if the disk refused it. */
+  append(entry: AuditEntry): Promise<void> {
+    try {
+      if (this.fd === undefined) this.open();
+      if (this.size >= this.rotateBytes) this.rotate();
+      this.size += writeSync(this.fd!, JSON.stringify(entry) + '\n');
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.unsynced.push({ resolve, reject });
+      this.sync();
+    });
+  }
+
+  private sync(): void {
+    if (this.syncing || this.unsynced.length === 0 || this.fd === undefined) return;
+    const batch = this.unsynced;
+    this.unsynced = [];
+    this.syncing = true;
+    fdatasync(this.fd, (err) => {
+      this.syncing = false;
+      for (const fd of this.retired.splice(0)) closeSync(fd);
+      for (const p of batch)
+        if (err) p.reject(err);
+        else p.resolve();
+      this.sync();
+    });
+  }
+
+  /** Sync what was written on the current file now (before it is rotated or closed). */
+  private syncNow(): void {
+    if (this.fd === undefined) return;
+    const batch = this.unsynced;
+    this.unsynced = [];
+    try {
+      fsyncSync(this.fd);
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      for (const p of batch) p.reject(err as Error);
+    }
   }
 
   private open(): void {
@@ -93,13 +142,23 @@ export class AuditLog {
 
   private rotate(): void {
     this.close();
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    renameSync(this.file, path.join(this.dir, `commands-${stamp}.jsonl`));
+    // Two rotations within one millisecond (a burst of appends) must not overwrite each
+    // other: the name moves on by a millisecond until it is free, keeping time order.
+    let at = Date.now();
+    const name = () =>
+      path.join(this.dir, `commands-${new Date(at).toISOString().replace(/[:.]/g, '-')}.jsonl`);
+    while (existsSync(name())) at++;
+    renameSync(this.file, name());
     this.open();
   }
 
+  /** Sync and close the current file; a later append opens it again. */
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
+    if (this.fd === undefined) return;
+    this.syncNow();
+    // A sync still running on the descriptor must not see it closed (or reused) under it.
+    if (this.syncing) this.retired.push(this.fd);
+    else closeSync(this.fd);
     this.fd = undefined;
   }
 }

@@ -76,6 +76,7 @@ export class CommandRunner {
    */
   async runNow(entry: DeviceEntry, rec: CommandRecord, command: DriverCommand): Promise<unknown> {
     try {
+      await this.store.durable(rec);
       const result = await entry.driver.execute(command);
       this.store.transition(rec, 'confirmed', undefined, `read back: ${JSON.stringify(result)}`);
       return result;
@@ -99,12 +100,14 @@ export class CommandRunner {
 
   private async execute(rec: CommandRecord, action: BarrierAction): Promise<void> {
     const entry = this.registry.get(rec.device)!;
+    const recorded = this.store.durable(rec); // read while the record is synced, write only after
     try {
       const before = (await entry.poller.readNow(true)).fields as BarrierFields;
       const lanesGuard = action === 'close' || action === 'release';
       const sensed = lanesGuard ? await withLaneSensors(this.registry, entry, before) : before;
       const blocked = interlock(action, sensed);
       if (blocked) return this.store.transition(rec, 'failed', blocked);
+      await recorded;
       if (lanesGuard) return await this.guardedWrite(rec, entry, action, before);
       this.store.transition(rec, 'executing');
       await entry.driver.execute({ action });

@@ -98,7 +98,10 @@ export class CommandService {
       },
       'accepted',
     );
-    this.runner.enqueue(rec, req);
+    this.runner.enqueue(rec, req); // its last look at the barrier overlaps the record's fsync
+    await this.store.durable(rec).catch((err: Error) => {
+      throw new GatehouseError('GH_COMMAND_NOT_RECORDED', [err.message]);
+    });
     return rec;
   }
 

@@ -27,8 +27,9 @@ export type NewCommand = Pick<
 
 /**
  * Command records and their idempotency memory. Every change of state goes through
- * here and is recorded at once: the audit log (fsynced, so the record of who opened a
- * gate survives a power cut), the event bus, the log and update listeners. The audit
+ * here and is recorded at once: the audit log (synced off the event loop; `durable()`
+ * says when it is on disk, so the record of who opened a gate survives a power cut), the
+ * event bus, the log and update listeners. The audit
  * log is also the memory across restarts: it is read back at construction, so a
  * requestId seen before a crash never actuates again.
  */
@@ -37,6 +38,8 @@ export class CommandStore {
   private readonly byRequest = new Map<string, string>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private readonly listeners = new Set<(r: CommandRecord) => void>();
+  /** Each record's last audit line: resolves once it is on disk. */
+  private readonly onDisk = new WeakMap<CommandRecord, Promise<void>>();
 
   constructor(
     private readonly registry: DeviceRegistry,
@@ -106,10 +109,19 @@ export class CommandStore {
     }
   }
 
-  /** Resolve when the command reaches a final state or `timeoutMs` passes. */
+  /**
+   * Resolves once the record's state so far is on disk (the audit log's fsync); rejects
+   * when the disk refused it. Nothing is actuated, and no caller told of a state, before.
+   */
+  durable(rec: CommandRecord): Promise<void> {
+    return this.onDisk.get(rec) ?? Promise.resolve();
+  }
+
+  /** Resolve when the command reaches a final state (on disk) or `timeoutMs` passes. */
   async wait(id: string, timeoutMs: number): Promise<CommandRecord | undefined> {
     const rec = this.records.get(id);
-    if (!rec || isFinal(rec.state)) return rec;
+    if (!rec) return rec;
+    if (isFinal(rec.state)) return this.durable(rec).then(() => rec);
     await new Promise<void>((resolve) => {
       const set = this.waiters.get(id) ?? new Set();
       this.waiters.set(id, set);
@@ -121,11 +133,12 @@ export class CommandStore {
       const t = setTimeout(done, timeoutMs);
       set.add(done);
     });
+    await this.durable(rec);
     return this.records.get(id);
   }
 
   private record(rec: CommandRecord, detail?: string, data?: AuditEntry['data']): void {
-    this.audit.append({
+    const written = this.audit.append({
       time: rec.updatedAt,
       id: rec.id,
       requestId: rec.requestId,
@@ -139,6 +152,13 @@ export class CommandStore {
       ...(detail ? { detail } : {}),
       ...(data ? { data } : {}),
     });
+    written.catch((err: Error) =>
+      this.log.error(
+        { err, command: rec.id, device: rec.device, state: rec.state },
+        `command ${rec.id} (${rec.action} on ${rec.device}) could not be recorded in the audit log: ${err.message}`,
+      ),
+    );
+    this.onDisk.set(rec, written);
     const entry = this.registry.get(rec.device);
     if (entry) {
       this.bus.publish({

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, appendFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, appendFileSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,5 +49,22 @@ describe('command audit log', () => {
     expect(back.length).toBeGreaterThan(
       readFileSync(path.join(dir, 'commands.jsonl'), 'utf8').split('\n').filter(Boolean).length,
     );
+  });
+
+  it('resolves every append of a burst once on disk, in order, and rejects what the disk refused', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-audit-'));
+    const log = new AuditLog(dir);
+    // A burst lands in few syncs (group commit); each append still resolves only after one.
+    await Promise.all(Array.from({ length: 50 }, (_, n) => log.append(entry(n))));
+    log.close();
+    expect(new AuditLog(dir).readAll().map((e) => e.id)).toEqual(
+      Array.from({ length: 50 }, (_, n) => `cmd-${n}`),
+    );
+
+    // A disk that refuses every write (the kernel's /dev/full answers ENOSPC).
+    const full = mkdtempSync(path.join(os.tmpdir(), 'gh-audit-full-'));
+    symlinkSync('/dev/full', path.join(full, 'commands.jsonl'));
+    const refused = new AuditLog(full);
+    await expect(refused.append(entry(1))).rejects.toMatchObject({ code: 'ENOSPC' });
   });
 });
