@@ -324,20 +324,23 @@ export class RtuTransport extends BaseTransport {
     return encodeRtu(unit, pdu);
   }
   protected onBytes(): void {
+    // What is left of a read after a frame is framed on at once, with or without a
+    // request waiting, so no count or verdict depends on where the line cut its reads.
     for (;;) {
       const p = this.pending;
       const len = rtuResponseLength(this.rx);
       if (len === 0 || this.rx.length < len) return; // a partial frame: the next request's flush drops it
       if (!p) {
-        // Nobody is waiting (its request timed out): count a whole frame, drop anything else.
+        // Nobody is waiting (its request timed out, or it has its answer): count a whole
+        // frame; skip a broken one by its length, an unknown function byte by byte.
         const whole = len > 0 && rtuCrcOk(this.rx.subarray(0, len));
         if (whole) this.droppedFrames.late++;
-        this.rx = whole ? this.rx.subarray(len) : Buffer.alloc(0);
+        this.rx = this.rx.subarray(len > 0 ? len : 1);
         continue;
       }
       if (len < 0) {
         const fn = this.rx[1];
-        this.rx = Buffer.alloc(0);
+        this.rx = this.rx.subarray(1);
         this.finish(
           new DeviceError(
             'bad-response',
@@ -345,12 +348,11 @@ export class RtuTransport extends BaseTransport {
             'degraded',
           ),
         );
-        return;
+        continue;
       }
       const frame = this.rx.subarray(0, len);
       this.rx = this.rx.subarray(len);
       if (!rtuCrcOk(frame)) {
-        this.rx = Buffer.alloc(0);
         this.finish(
           new DeviceError(
             'crc-error',
@@ -358,12 +360,12 @@ export class RtuTransport extends BaseTransport {
             'degraded',
           ),
         );
-        return;
+        continue;
       }
       const verdict = judge(p.reqPdu, p.unit, frame);
       if (verdict === 'answer') {
         this.finish(Buffer.from(frame.subarray(1, len - 2)), len);
-        return;
+        continue;
       }
       if (this.late.fits(frame, nowMs())) this.droppedFrames.late++;
       else if (verdict === 'mismatch') this.droppedFrames.mismatched++;
