@@ -48,9 +48,14 @@ export class DevicePoller {
     private readonly emitEvent: (event: DeviceEvent) => void,
   ) {}
 
+  /**
+   * The first poll goes at once, so a village shows its devices as soon as it is up; the
+   * one after it comes 0.5–1.5 intervals later, which spreads the devices' phases over an
+   * interval so they do not poll in lock-step from then on.
+   */
   start(): void {
     this.stopped = false;
-    this.schedule(Math.random() * Math.min(this.pollMs, 1000));
+    this.schedule(0, 0.5 + Math.random());
   }
 
   async stop(): Promise<void> {
@@ -70,7 +75,7 @@ export class DevicePoller {
     return run;
   }
 
-  private schedule(ms: number): void {
+  private schedule(ms: number, nextFactor = 0.9 + Math.random() * 0.2): void {
     if (this.stopped) return;
     const dueAt = performance.now() + ms;
     this.timer = setTimeout(() => {
@@ -82,7 +87,7 @@ export class DevicePoller {
             this.errors === 0
               ? this.pollMs
               : Math.min(this.pollMs * 2 ** (this.errors - 1), Math.max(this.pollMs, MAX_BACKOFF_MS));
-          this.schedule(base * (0.9 + Math.random() * 0.2));
+          this.schedule(base * nextFactor);
         });
     }, ms);
   }
