@@ -1,5 +1,5 @@
-import { Value } from '@sinclair/typebox/value';
-import type { TObject } from '@sinclair/typebox';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TObject, TSchema } from '@sinclair/typebox';
 import {
   BarrierFieldsSchema,
   ProbeFieldsSchema,
@@ -7,7 +7,15 @@ import {
   type DeviceKind,
 } from '../../drivers/contract/canonical.ts';
 
-const SCHEMAS: Record<DeviceKind, TObject> = { barrier: BarrierFieldsSchema, probe: ProbeFieldsSchema };
+/** Each canonical field's check, compiled once: normalize runs on every poll of every device. */
+const CHECKS: Record<DeviceKind, Map<string, TypeCheck<TSchema>>> = {
+  barrier: compileFields(BarrierFieldsSchema),
+  probe: compileFields(ProbeFieldsSchema),
+};
+
+function compileFields(schema: TObject): Map<string, TypeCheck<TSchema>> {
+  return new Map(Object.entries(schema.properties).map(([key, prop]) => [key, TypeCompiler.Compile(prop)]));
+}
 
 export interface Normalized {
   fields: CanonicalFields;
@@ -21,14 +29,14 @@ export interface Normalized {
  * sensor) are rejected too; InfluxDB would refuse the whole batch for one of them.
  */
 export function normalize(kind: DeviceKind, fields: Record<string, unknown>): Normalized {
-  const schema = SCHEMAS[kind];
+  const checks = CHECKS[kind];
   const out: Record<string, unknown> = {};
   const rejected: string[] = [];
   for (const [key, value] of Object.entries(fields)) {
-    const prop = schema.properties[key];
+    const check = checks.get(key);
     if (value === undefined) continue;
     const ok =
-      prop !== undefined && Value.Check(prop, value) && (typeof value !== 'number' || Number.isFinite(value));
+      check !== undefined && check.Check(value) && (typeof value !== 'number' || Number.isFinite(value));
     if (ok) out[key] = value;
     else rejected.push(key);
   }
