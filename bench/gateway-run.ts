@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, startProcess, type Proc } from '../device-sims/harness/child.ts';
+import { gatewayStartArgs } from '../device-sims/village/gateway-proc.ts';
 
 export const DIST_MAIN = path.join(ROOT, 'dist', 'gateway', 'cli', 'main.js');
 
@@ -22,26 +23,9 @@ export interface DistGatewayOptions {
 /** The built gateway as its own process on loopback (run `npm run build` first). */
 export function startDistGateway(o: DistGatewayOptions): Proc {
   if (!existsSync(DIST_MAIN)) throw new Error(`${DIST_MAIN} missing: run npm run build first`);
-  return startProcess(
-    process.execPath,
-    [
-      ...(o.nodeFlags ?? []),
-      DIST_MAIN,
-      'start',
-      '--config',
-      o.configFile,
-      '--api-port',
-      String(o.apiPort),
-      '--api-host',
-      '127.0.0.1',
-      '--mqtt-port',
-      String(o.mqttPort),
-      '--data-dir',
-      o.dataDir,
-      ...(o.influxUrl ? ['--influx-url', o.influxUrl] : []),
-    ],
-    { env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'warn', ...o.env } },
-  );
+  return startProcess(process.execPath, [...(o.nodeFlags ?? []), DIST_MAIN, ...gatewayStartArgs(o)], {
+    env: { ...process.env, GATEHOUSE_LOG_LEVEL: 'warn', ...o.env },
+  });
 }
 
 /** Clock ticks per second for /proc/<pid>/stat (USER_HZ: 100 on every Linux Node runs on). */

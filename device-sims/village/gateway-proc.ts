@@ -11,36 +11,37 @@ export interface GatewayProcOptions {
   echo?: boolean;
 }
 
+/** `gatehouse start …` for a village on loopback, as the demo, the tests and the benchmarks start it. */
+export function gatewayStartArgs(o: Omit<GatewayProcOptions, 'env' | 'echo'>): string[] {
+  return [
+    'start',
+    '--config',
+    o.configFile,
+    '--api-port',
+    String(o.apiPort),
+    // A simulated village stays on this machine: loopback only.
+    '--api-host',
+    '127.0.0.1',
+    '--mqtt-port',
+    String(o.mqttPort),
+    '--data-dir',
+    o.dataDir,
+    ...(o.influxUrl ? ['--influx-url', o.influxUrl] : []),
+  ];
+}
+
 /**
  * The real gateway (`gatehouse start`) as its own process, on loopback: the demo
  * launches it like any other program and knows nothing of its insides.
  */
 export function startGatewayProcess(o: GatewayProcOptions): Proc {
-  const gateway = startTs(
-    'gateway/cli/main.ts',
-    [
-      'start',
-      '--config',
-      o.configFile,
-      '--api-port',
-      String(o.apiPort),
-      // A demo stays on this machine: loopback only.
-      '--api-host',
-      '127.0.0.1',
-      '--mqtt-port',
-      String(o.mqttPort),
-      '--data-dir',
-      o.dataDir,
-      ...(o.influxUrl ? ['--influx-url', o.influxUrl] : []),
-    ],
-    {
-      env: {
-        ...process.env,
-        ...o.env,
-        ...(o.echo && process.stdout.isTTY ? { GATEHOUSE_LOG_FORMAT: 'pretty' } : {}),
-      },
+  const gateway = startTs('gateway/cli/main.ts', gatewayStartArgs(o), {
+    env: {
+      ...process.env,
+      ...o.env,
+      ...(o.echo && process.stdout.isTTY ? { GATEHOUSE_LOG_FORMAT: 'pretty' } : {}),
     },
-  );
+  });
   if (o.echo) {
     gateway.child.stdout?.pipe(process.stdout);
     gateway.child.stderr?.pipe(process.stderr);
