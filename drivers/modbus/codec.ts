@@ -1,7 +1,8 @@
 /**
- * The Modbus frame codec shared by the driver and the barrier simulator: PDUs, the
- * MBAP header of Modbus TCP and the CRC16-framed ADU of Modbus RTU. Pure functions on
- * Buffers, no I/O, so both ends of the wire agree byte for byte.
+ * The driver's Modbus frame codec: PDUs, the MBAP header of Modbus TCP and the
+ * CRC16-framed ADU of Modbus RTU. Pure functions on Buffers, no I/O. The barrier
+ * simulator has its own (device-sims/barrier/codec.ts), so the two ends of the wire
+ * are checked against each other rather than against one shared encoder.
  */
 
 export const FC = {
@@ -13,6 +14,14 @@ export const FC = {
   writeSingleRegister: 0x06,
   writeMultipleCoils: 0x0f,
   writeMultipleRegisters: 0x10,
+} as const;
+
+/** The read function of each register table a profile names. */
+export const READ_FC = {
+  coil: FC.readCoils,
+  discrete: FC.readDiscreteInputs,
+  input: FC.readInputRegisters,
+  holding: FC.readHoldingRegisters,
 } as const;
 
 export const EXCEPTION = {

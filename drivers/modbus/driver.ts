@@ -11,7 +11,7 @@ import {
 } from '../contract/driver.ts';
 import type { ModbusBus, Priority } from './bus.ts';
 import {
-  FC,
+  READ_FC,
   readRequest,
   writeMultipleCoils,
   writeMultipleRegisters,
@@ -29,13 +29,6 @@ import {
 } from './profile.ts';
 import { decodeFields, emptyImage, planReads, type ReadRange, type RegisterImage } from './registers.ts';
 import { busReader, UnitInfo } from './unit-info.ts';
-
-const READ_FC = {
-  coil: FC.readCoils,
-  discrete: FC.readDiscreteInputs,
-  input: FC.readInputRegisters,
-  holding: FC.readHoldingRegisters,
-};
 
 export interface BarrierDriverOptions {
   /** First back-off after a unit stops answering; doubles per failure up to backoffMaxMs. */

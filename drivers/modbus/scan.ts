@@ -1,6 +1,6 @@
 import type { ScanHit, ScanProgress } from '../contract/plugin.ts';
 import { DeviceError } from '../contract/errors.ts';
-import { FC, ModbusException, readRequest } from './codec.ts';
+import { FC, ModbusException, READ_FC, readRequest } from './codec.ts';
 import type { ReadRange } from './registers.ts';
 
 /**
@@ -39,13 +39,6 @@ export interface SweepOptions {
   onProgress?: (p: ScanProgress) => void;
   signal?: AbortSignal;
 }
-
-const READ_FC = {
-  coil: FC.readCoils,
-  discrete: FC.readDiscreteInputs,
-  input: FC.readInputRegisters,
-  holding: FC.readHoldingRegisters,
-} as const;
 
 function exceptionCode(err: unknown): number | undefined {
   const cause = err instanceof Error ? err.cause : undefined;

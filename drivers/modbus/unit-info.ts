@@ -1,16 +1,9 @@
 import type { Logger } from 'pino';
 import { DeviceError } from '../contract/errors.ts';
 import type { ModbusBus } from './bus.ts';
-import { FC, readRequest } from './codec.ts';
+import { READ_FC, readRequest } from './codec.ts';
 import { readDeviceInfo, type RangeReader } from './device-info.ts';
 import type { Profile } from './profile.ts';
-
-const READ_FC = {
-  coil: FC.readCoils,
-  discrete: FC.readDiscreteInputs,
-  input: FC.readInputRegisters,
-  holding: FC.readHoldingRegisters,
-} as const;
 
 /** A unit's registers through the bus; a range the unit refuses (illegal address/function) reads undefined. */
 export function busReader(bus: ModbusBus, unit: number): RangeReader {
