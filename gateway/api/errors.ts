@@ -85,12 +85,7 @@ export function registerErrorHandling(app: FastifyInstance<any, any, any, any, a
       req.log.error({ err }, 'request failed');
       return send(reply, new GatehouseError('GH_INTERNAL'), status, 'Internal Server Error');
     }
-    return send(
-      reply,
-      new GatehouseError('GH_API_BAD_REQUEST', { detail: err.message }),
-      status,
-      'Bad Request',
-    );
+    return send(reply, new GatehouseError('GH_API_BAD_REQUEST', { detail: err.message }), status);
   });
   app.setNotFoundHandler((req, reply) => {
     const detail = `no route ${req.method} ${req.url}; see /docs for the API`;

@@ -49,7 +49,7 @@ const ScanBody = Type.Object(
 );
 
 /** Why a change was refused or not saved: every one leaves the running gateway as it was. */
-const CHANGE_ERRORS = errors(400, ...AUTH_ERRORS, 404, 409, 500);
+const CHANGE_ERRORS = errors(400, ...AUTH_ERRORS, 404, 409, 413, 500);
 
 /**
  * Changing a running village: devices changed or removed, buses added or removed, and
@@ -116,7 +116,7 @@ export function manageRoutes(target: CommissioningChanges, jobs: Jobs): ApiPlugi
           operationId: 'addBus',
           summary: 'Add a bus: usable by devices at once, and saved to the config file',
           body: BusBody,
-          response: { 201: SavedSchema, ...errors(400, ...AUTH_ERRORS, 409, 500) },
+          response: { 201: SavedSchema, ...errors(400, ...AUTH_ERRORS, 409, 413, 500) },
         },
       },
       async (req, reply) => reply.status(201).send(await target.buses.add(req.body)),
@@ -150,7 +150,7 @@ export function manageRoutes(target: CommissioningChanges, jobs: Jobs): ApiPlugi
           body: ScanBody,
           response: {
             202: { ...ScanJobSchema, description: 'Started; GET the Location header for its progress' },
-            ...errors(400, ...AUTH_ERRORS, 404, 409),
+            ...errors(400, ...AUTH_ERRORS, 404, 409, 413),
           },
         },
       },

@@ -59,22 +59,32 @@ describe('the OpenAPI document of live commissioning', () => {
         '/api/v1/commissioning/devices/{id}',
         'put',
         'changeDevice',
-        ['200', '400', '401', '403', '404', '409', '500'],
+        ['200', '400', '401', '403', '404', '409', '413', '429', '500'],
       ],
       [
         '/api/v1/commissioning/devices/{id}',
         'delete',
         'removeDevice',
-        ['200', '401', '403', '404', '409', '500'],
+        ['200', '401', '403', '404', '409', '429', '500'],
       ],
-      ['/api/v1/commissioning/buses', 'get', 'listBuses', ['200', '401', '403']],
-      ['/api/v1/commissioning/buses', 'post', 'addBus', ['201', '400', '401', '403', '409', '500']],
-      ['/api/v1/commissioning/buses/{id}', 'delete', 'removeBus', ['200', '401', '403', '404', '409', '500']],
+      ['/api/v1/commissioning/buses', 'get', 'listBuses', ['200', '401', '403', '429']],
+      [
+        '/api/v1/commissioning/buses',
+        'post',
+        'addBus',
+        ['201', '400', '401', '403', '409', '413', '429', '500'],
+      ],
+      [
+        '/api/v1/commissioning/buses/{id}',
+        'delete',
+        'removeBus',
+        ['200', '401', '403', '404', '409', '429', '500'],
+      ],
       [
         '/api/v1/commissioning/buses/{id}/scan',
         'post',
         'startBusScan',
-        ['202', '400', '401', '403', '404', '409'],
+        ['202', '400', '401', '403', '404', '409', '413', '429'],
       ],
     ];
     for (const [p, method, id, codes] of expected) {

@@ -32,7 +32,7 @@ export const commandRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = asy
         response: {
           200: { ...CommandRecordSchema, description: 'The command reached its final state within waitMs' },
           202: { ...CommandRecordSchema, description: 'Accepted; GET the Location header for its progress' },
-          ...errors(400, ...AUTH_ERRORS, 404, 409),
+          ...errors(400, ...AUTH_ERRORS, 404, 409, 413, 503),
         },
       },
     },

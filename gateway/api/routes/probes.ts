@@ -63,7 +63,7 @@ export const probeRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async
             { mode: Type.String({ description: 'as read back' }), command: CommandRecordSchema },
             { description: 'The mode the camera reports now, and the audited command' },
           ),
-          ...errors(400, ...AUTH_ERRORS, 404, 409, 422, 502, 504),
+          ...errors(400, ...AUTH_ERRORS, 404, 409, 413, 422, 502, 504),
         },
       },
     },

@@ -50,7 +50,7 @@ export const siteRoutes: FastifyPluginAsyncTypebox<{ ctx: ApiContext }> = async 
         ),
         response: {
           200: { ...SiteSchema, description: 'The site, counting on from the new number' },
-          ...errors(400, ...AUTH_ERRORS, 404),
+          ...errors(400, ...AUTH_ERRORS, 404, 413),
         },
       },
     },
