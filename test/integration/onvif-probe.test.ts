@@ -158,6 +158,18 @@ describe('OnvifProbeDriver vs the probe simulator', () => {
     });
   });
 
+  it('a camera clock that jumps an hour is clock-skew from the first poll on, not refused credentials, and back', async () => {
+    await eventually(async () => (await reasonOf()) === 'online', { what: 'online before the jump' });
+    // An hour is far outside the camera's WS-Security window (300 s): calls the poll
+    // signed with the old reading of its clock are refused for their timestamp.
+    await sim.control('/fault', { fault: 'clock-skew', active: true, skewS: 3600 });
+    expect(await reasonOf()).toBe('clock-skew');
+    expect(driver.health()).toMatchObject({ status: 'degraded', reason: 'clock-skew' });
+    expect(driver.health()?.checks?.device).toEqual({ status: 'ok' });
+    await sim.control('/fault', { fault: 'clock-skew', active: false });
+    expect(await reasonOf()).toBe('online');
+  });
+
   it('reports ir-fault after N dark night snapshots with IR on, and recovers', async () => {
     await sim.control('/fault', { fault: 'ir-failure', active: true });
     const first = await driver.read();

@@ -74,6 +74,22 @@ describe('OnvifRelayBarrierDriver vs the probe simulator relay output', () => {
     expect((await mono.read()).fields).toMatchObject({ arm_state: 'opening' });
   });
 
+  it('goes on working when the camera clock jumps an hour after connect, and back', async () => {
+    // Calls are signed with the camera clock read at connect: an hour off is far outside
+    // the camera's WS-Security window, so the first refusal has the clock read again.
+    await sim.control('/fault', { fault: 'clock-skew', active: true, skewS: 3600 });
+    try {
+      expect((await barrier.read()).fields).toMatchObject({ arm_state: 'closed' });
+      expect(await barrier.execute({ action: 'open' })).toEqual({ action: 'open', relayActive: true });
+      expect(await relayState()).toBe('active');
+    } finally {
+      await sim.control('/fault', { fault: 'clock-skew', active: false });
+    }
+    await barrier.execute({ action: 'close' });
+    expect(await relayState()).toBe('inactive');
+    expect(barrier.health()).toMatchObject({ status: 'online' });
+  });
+
   it('refuses reset-fault, and reports a wrong relay token and wrong credentials', async () => {
     // A driver says what kind of failure it is; the gateway maps `unsupported` to GH_COMMAND_UNSUPPORTED.
     await expect(barrier.execute({ action: 'reset-fault' })).rejects.toMatchObject({ kind: 'unsupported' });

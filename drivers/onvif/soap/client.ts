@@ -120,6 +120,12 @@ export function rewriteHost(reported: string, base: string, keepPort = false): s
 }
 
 /**
+ * A change of the measured camera clock offset beyond its own noise (the camera reports
+ * whole seconds; half a round trip either way): the camera clock itself moved.
+ */
+const CLOCK_JUMP_MS = 2000;
+
+/**
  * A small SOAP client for the operations node-onvif lacks (imaging, pull-point events,
  * relay outputs) and for health checks that must classify failures precisely. Signs
  * with the device's clock: `offsetMs` (device minus local) is measured by `syncClock`.
@@ -129,17 +135,45 @@ export class SoapClient {
 
   constructor(readonly opts: SoapClientOptions) {}
 
-  /** POST one operation; returns the SOAP Body. `auth: false` for PRE_AUTH calls. */
-  async call(
+  /**
+   * POST one operation; returns the SOAP Body. `auth: false` for PRE_AUTH calls. A signed
+   * call the camera refuses is asked once more if the camera clock turns out to have
+   * jumped since it was read (set by hand, NTP stepping it): the refusal was of a
+   * timestamp outside the camera's window, not of the credentials.
+   */
+  async call(body: string, opts: CallOptions = {}): Promise<XmlNode> {
+    const signedWith = this.offsetMs;
+    try {
+      return await this.callOnce(body, opts);
+    } catch (err) {
+      if (!(err instanceof DeviceError) || err.reason !== 'auth-failed' || !this.signs(opts)) throw err;
+      // The clock may have been read meanwhile (a poll's clock check runs beside its calls).
+      if (Math.abs(this.offsetMs - signedWith) <= CLOCK_JUMP_MS) {
+        try {
+          await this.syncClock();
+        } catch {
+          throw err;
+        }
+        if (Math.abs(this.offsetMs - signedWith) <= CLOCK_JUMP_MS) throw err;
+      }
+      return this.callOnce(body, opts);
+    }
+  }
+
+  private signs({ auth = true }: CallOptions): boolean {
+    return auth && this.opts.username !== undefined && this.opts.username !== '';
+  }
+
+  private async callOnce(
     body: string,
     {
       url = this.opts.url,
       auth = true,
       timeoutMs = this.opts.timeoutMs,
       agent = this.opts.agent,
-    }: CallOptions = {},
+    }: CallOptions,
   ): Promise<XmlNode> {
-    const signed = auth && this.opts.username !== undefined && this.opts.username !== '';
+    const signed = this.signs({ auth });
     const header = signed
       ? usernameTokenHeader({
           username: this.opts.username!,
