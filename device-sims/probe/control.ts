@@ -85,6 +85,11 @@ async function route(cams: Camera[], req: IncomingMessage, res: ServerResponse):
   if (m) {
     index = Number(m[1]);
     path = m[2] ?? '/state';
+    // `?cam=` added to a camera's own control URL (`…/cam/0`) would otherwise act on that
+    // camera, silently, and leave the one asked for as it was.
+    const query = url.searchParams.get('cam');
+    if (query !== null && Number(query) !== index)
+      return reply(res, 400, { error: `two cameras named: /cam/${m[1]} and ?cam=${query}` });
   }
   if (req.method === 'GET' && path === '/cams')
     return reply(

@@ -154,4 +154,30 @@ describe('--count', () => {
       ).toBe(200);
     }
   });
+
+  it('a fault reaches the camera its path names; a request naming two cameras is refused, changing none', async () => {
+    const controls = many
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('listening'))
+      .map((l) => /control=(\S+)/.exec(l)![1]!);
+    const post = (url: string, active: boolean) =>
+      fetch(url, { method: 'POST', body: JSON.stringify({ fault: 'garbage-xml', active }) });
+    const garbled = async () =>
+      (
+        (await (await fetch(`${controls[0]!.replace(/\/cam\/0$/, '')}/cams`)).json()) as {
+          faults: Record<string, boolean>;
+        }[]
+      ).map((c) => c.faults['garbage-xml']);
+
+    expect((await post(`${controls[2]}/fault`, true)).status).toBe(200);
+    expect(await garbled()).toEqual([false, false, true]);
+    // camera 0's control URL with ?cam=1: which one was meant cannot be told
+    const both = await post(`${controls[0]}/fault?cam=1`, true);
+    expect(both.status).toBe(400);
+    expect(await both.text()).toMatch(/two cameras named: \/cam\/0 and \?cam=1/);
+    expect(await garbled()).toEqual([false, false, true]);
+    expect((await post(`${controls[1]}/fault?cam=1`, true)).status).toBe(200);
+    expect(await garbled()).toEqual([false, true, true]);
+  });
 });
