@@ -280,20 +280,39 @@ export async function startReplayProcess(
 
 // ---- the probe simulator (device-sims/probe) as a real child process ----
 
-export interface ProbeSim {
-  proc: Proc;
+/** One camera of a simulator process: its addresses and its own control path. */
+export interface ProbeSimCamera {
   deviceUrl: string;
   rtspUrl: string;
+  /** This camera's control base (`…/cam/N` when the process runs several). */
   controlUrl: string;
   discoveryPort?: number;
-  /** POST a JSON body to the control interface. */
+  /** POST a JSON body to this camera's control interface. */
   control(path: string, body?: unknown): Promise<unknown>;
   state(): Promise<Record<string, unknown>>;
 }
 
+/** A simulator process; its own fields are camera 0's, `cams` has every camera (`--count N`). */
+export interface ProbeSim extends ProbeSimCamera {
+  proc: Proc;
+  cams: ProbeSimCamera[];
+}
+
 export async function startProbeSim(args: string[]): Promise<ProbeSim> {
   const proc = startTs('device-sims/main.ts', ['probe', ...args]);
-  const line = await proc.waitFor(/listening/, 30_000);
+  const at = args.indexOf('--count');
+  const count = at >= 0 ? Number(args[at + 1]) : 1;
+  // One ready line per camera, printed once every camera listens: wait for the last.
+  await proc.waitFor(new RegExp(`listening cam=${count - 1} `), 30_000);
+  const cams = proc
+    .output()
+    .split('\n')
+    .filter((l) => /probe-sim listening cam=\d+ /.test(l))
+    .map(probeCamera);
+  return { proc, ...cams[0]!, cams };
+}
+
+function probeCamera(line: string): ProbeSimCamera {
   const field = (k: string) => new RegExp(`${k}=(\\S+)`).exec(line)?.[1] ?? '';
   const controlUrl = field('control');
   const control = async (p: string, body?: unknown) => {
@@ -303,7 +322,6 @@ export async function startProbeSim(args: string[]): Promise<ProbeSim> {
   };
   const disc = Number(field('discovery'));
   return {
-    proc,
     deviceUrl: field('device_service'),
     rtspUrl: field('rtsp'),
     controlUrl,
