@@ -55,16 +55,24 @@ export function mergeState(prev: DeviceState | undefined, m: TelemetryMessage | 
   };
   if (m.type === 'telemetry') return { ...base, fields: { ...base.fields, ...m.fields } };
   const { status, reason, detail } = m.health;
-  const next: DeviceState = { ...base, status };
-  delete next.reason;
-  delete next.detail;
-  return { ...next, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}) };
+  const { reason: _reason, detail: _detail, ...rest } = base;
+  return { ...rest, status, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}) };
 }
 
-/** Same state, ignoring when it was stamped. */
+/**
+ * Same state, ignoring when it was stamped. Compared field by field (canonical values are
+ * scalars): this runs for every poll of every device, and serializing both sides each
+ * time cost more than the publish it saves.
+ */
 export function sameState(a: DeviceState | undefined, b: DeviceState): boolean {
   if (!a) return false;
-  return JSON.stringify({ ...a, time: '' }) === JSON.stringify({ ...b, time: '' });
+  if (a.status !== b.status || a.reason !== b.reason || a.detail !== b.detail) return false;
+  if (a.device !== b.device || a.kind !== b.kind || a.site !== b.site || a.lane !== b.lane) return false;
+  const fa = a.fields as Record<string, unknown>;
+  const fb = b.fields as Record<string, unknown>;
+  const keys = Object.keys(fa);
+  if (keys.length !== Object.keys(fb).length) return false;
+  return keys.every((k) => k in fb && fa[k] === fb[k]);
 }
 
 export function availabilityOf(health: Health): 'online' | 'offline' {
