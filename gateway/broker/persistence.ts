@@ -87,9 +87,13 @@ function writeBehind(
     if (pending.size > 0) {
       const batch = [...pending.values()];
       pending = new Map();
-      // Queued behind the previous flush, so an older message never lands after a newer one.
+      // Queued behind the previous flush, so an older message never lands after a newer one;
+      // one put at a time, so the audit log's fsync never queues behind hundreds of them in
+      // libuv's thread pool (both run there).
       writing = writing
-        .then(() => Promise.all(batch.map((packet) => store(packet))))
+        .then(async () => {
+          for (const packet of batch) await store(packet);
+        })
         .then(
           () => undefined,
           (err: Error) => {
