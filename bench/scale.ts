@@ -526,7 +526,7 @@ export const run: BenchRun = async ({ quick, log }) => {
   const lines: string[] = [];
   const ratios: BenchResult['ratios'] = [];
   const rows: SizeResult[] = [];
-  let cmd: { api: CommandRun; mqtt: CommandRun } | undefined;
+  let cmd: { api: CommandRun; mqtt: CommandRun; sync: { p50: number; p99: number; n: number } } | undefined;
   let startup: { readyMs: number; polledMs: number } | undefined;
   let bareEld = NaN;
   try {
@@ -554,9 +554,20 @@ export const run: BenchRun = async ({ quick, log }) => {
         if (n === sizes.at(-1)) {
           const quiet = l.barriers.filter((b) => b.quiet && b.transport === 'tcp');
           log(`scale: ${n}: ${nCommands} API and ${nCommands} MQTT opens, one per barrier`);
+          const before = await scrape(r.api);
           const api = await commands(r, l, 'api', quiet.slice(0, nCommands), 100);
           const mq = await commands(r, l, 'mqtt', quiet.slice(nCommands, 2 * nCommands), 100);
-          cmd = { api, mqtt: mq };
+          // The floor under every command: the audit line it waits for before its first write.
+          const sync = buckets(await scrape(r.api), 'gatehouse_audit_sync_seconds', [], before);
+          cmd = {
+            api,
+            mqtt: mq,
+            sync: {
+              p50: quantile(sync, 0.5) * 1000,
+              p99: quantile(sync, 0.99) * 1000,
+              n: sync.at(-1)?.[1] ?? 0,
+            },
+          };
         }
       } finally {
         await r?.stop();
@@ -628,8 +639,13 @@ export const run: BenchRun = async ({ quick, log }) => {
       row('MQTT <device>/cmd → first Modbus write', cmd.mqtt),
       '',
       `- API → first write p99 ${f2(pct(cmd.api.firstWrite, 99))} ms (target < 5 ms: ${met(pct(cmd.api.firstWrite, 99) < 5)}); MQTT ${f2(pct(cmd.mqtt.firstWrite, 99))} ms (${met(pct(cmd.mqtt.firstWrite, 99) < 5)})`,
+      `- ceiling in the same run: the audit log's fdatasync, which every command waits for before its first write, p50 ${f2(cmd.sync.p50)} / p99 ${f2(cmd.sync.p99)} ms over ${cmd.sync.n} syncs (gatehouse_audit_sync_seconds, interpolated in its buckets)`,
     );
     ratios.push(
+      {
+        label: `scale ${last.n}: API → first write p99 vs audit fdatasync p99 (×)`,
+        value: pct(cmd.api.firstWrite, 99) / Math.max(0.001, cmd.sync.p99),
+      },
       { label: `scale ${last.n}: API → first write p99 ms`, value: pct(cmd.api.firstWrite, 99), max: 5 },
       { label: `scale ${last.n}: MQTT → first write p99 ms`, value: pct(cmd.mqtt.firstWrite, 99), max: 5 },
     );

@@ -127,7 +127,11 @@ export class Gateway {
 
     const audit = await stack.add(
       'audit log',
-      () => new AuditLog(path.join(dataDir, 'audit')),
+      () => {
+        const log = new AuditLog(path.join(dataDir, 'audit'));
+        log.onSync = (s) => metrics.auditSync(s);
+        return log;
+      },
       (a) => a.close(),
     );
     const broker = await stack.add(

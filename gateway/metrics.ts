@@ -37,6 +37,7 @@ export class GatewayMetrics {
   private readonly events: Counter<'type'>;
   private readonly commands: Counter<'action' | 'outcome' | 'reason'>;
   private readonly commandSeconds: Histogram<'action' | 'until'>;
+  private readonly auditSyncSeconds: Histogram;
 
   constructor(state: StateStore, sinks: () => readonly StatsSource[]) {
     collectDefaultMetrics({ register: this.registry, prefix: PROCESS_PREFIX });
@@ -85,6 +86,12 @@ export class GatewayMetrics {
       help: 'From accepted to the first write to the device (until="first_write") and to the final state (until="final")',
       labelNames: ['action', 'until'],
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30],
+      registers,
+    });
+    this.auditSyncSeconds = new Histogram({
+      name: 'gatehouse_audit_sync_seconds',
+      help: 'One fdatasync of the command audit log; no gate is written before its record is synced',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     });
     new Gauge({
@@ -229,6 +236,11 @@ export class GatewayMetrics {
       else if (msg.pollMs !== undefined)
         this.pollSeconds.observe({ device, kind: msg.device.kind }, msg.pollMs / 1000);
     } else if (msg.type === 'event') this.events.inc({ type: msg.event.type });
+  }
+
+  /** One sync of the audit log (AuditLog.onSync). */
+  auditSync(seconds: number): void {
+    this.auditSyncSeconds.observe(seconds);
   }
 
   /** Each update of a command record (CommandService.onUpdate): once at its first write, once at its end. */

@@ -59,6 +59,8 @@ export class AuditLog {
   private syncing = false;
   /** Files rotated or closed while a sync still ran on them: closed when it ends. */
   private retired: number[] = [];
+  /** Told how long each sync took, seconds (metrics: a slow disk delays every gate command). */
+  onSync?: (seconds: number) => void;
   readonly file: string;
 
   constructor(
@@ -111,8 +113,10 @@ export class AuditLog {
     const batch = this.unsynced;
     this.unsynced = [];
     this.syncing = true;
+    const started = performance.now();
     fdatasync(this.fd, (err) => {
       this.syncing = false;
+      this.onSync?.((performance.now() - started) / 1000);
       for (const fd of this.retired.splice(0)) closeSync(fd);
       for (const p of batch)
         if (err) p.reject(err);

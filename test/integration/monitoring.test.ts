@@ -112,6 +112,9 @@ describe('/metrics', () => {
     expect(value('gatehouse_commands_total{action="open",outcome="confirmed"}')).toBe(1);
     expect(value('gatehouse_command_seconds_count{action="open",until="first_write"}')).toBe(1);
     expect(value('gatehouse_command_seconds_count{action="open",until="final"}')).toBe(1);
+    // accepted, executing, confirmed: each line synced before the command moved on (fewer syncs when lines share one).
+    expect(value('gatehouse_audit_sync_seconds_count')).toBeGreaterThanOrEqual(1);
+    expect(value('gatehouse_audit_sync_seconds_count')).toBeLessThanOrEqual(3);
     expect(value('gatehouse_broker_auth_failures_total')).toBeGreaterThanOrEqual(1);
     expect(value('gatehouse_broker_messages_received_total')).toBeGreaterThanOrEqual(1);
     expect(value('gatehouse_broker_clients')).toBeGreaterThanOrEqual(0);
