@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
-import { startsWithWildcard } from './topics.ts';
+import { startsWithWildcard, topicMatches } from './topics.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -73,7 +73,9 @@ export const RETAINED_FLUSH_MS = 5000;
 /**
  * Retained messages written behind: aedes is told a retained message is stored at once
  * (live delivery never waited on the disk anyway), the latest per topic is kept in memory,
- * and written every `periodMs`, before any SUBSCRIBE reads the retained store, and on close.
+ * and written every `periodMs` and on close. A SUBSCRIBE reads LevelDB with what is not
+ * written yet laid over it, without waiting for a write: waiting would hold back the
+ * retained messages while live ones already flow to the new subscription.
  */
 function writeBehind(
   p: AedesPersistence,
@@ -82,6 +84,8 @@ function writeBehind(
 ): { stop(): Promise<void> } {
   const store = p.storeRetained.bind(p) as (packet: RetainedPacket) => Promise<void>;
   let pending = new Map<string, RetainedPacket>();
+  /** Held or being written: newer than what LevelDB holds for the topic. */
+  const unwritten = new Map<string, RetainedPacket>();
   let writing: Promise<void> = Promise.resolve();
   const flush = (): Promise<void> => {
     if (pending.size > 0) {
@@ -92,14 +96,19 @@ function writeBehind(
       // libuv's thread pool (both run there).
       writing = writing
         .then(async () => {
-          for (const packet of batch) await store(packet);
+          for (const packet of batch) {
+            await store(packet);
+            if (unwritten.get(packet.topic) === packet) unwritten.delete(packet.topic);
+          }
         })
         .then(
           () => undefined,
           (err: Error) => {
             onError(err);
             // Kept for the next flush unless a newer message for the topic came meanwhile.
-            for (const packet of batch) if (!pending.has(packet.topic)) pending.set(packet.topic, packet);
+            for (const packet of batch)
+              if (unwritten.get(packet.topic) === packet && !pending.has(packet.topic))
+                pending.set(packet.topic, packet);
           },
         );
     }
@@ -109,18 +118,25 @@ function writeBehind(
   timer.unref();
   p.storeRetained = (packet: RetainedPacket, cb?: (err: Error | null) => void) => {
     pending.set(packet.topic, packet);
+    unwritten.set(packet.topic, packet);
     if (cb) return cb(null);
     return Promise.resolve();
   };
   for (const name of ['createRetainedStream', 'createRetainedStreamCombi'] as const) {
     const read = p[name].bind(p) as (arg: string & string[]) => Readable;
-    p[name] = ((arg: string & string[]) =>
-      Readable.from(
+    p[name] = ((arg: string & string[]) => {
+      const patterns: string[] = Array.isArray(arg) ? arg : [arg];
+      const newer = new Map(unwritten);
+      const stored = read(arg) as AsyncIterable<RetainedPacket>;
+      return Readable.from(
         (async function* () {
-          await flush();
-          yield* read(arg) as AsyncIterable<unknown>;
+          for await (const packet of stored) if (!newer.has(packet.topic)) yield packet;
+          for (const packet of newer.values())
+            if (packet.payload.length > 0 && patterns.some((f) => topicMatches(f, packet.topic)))
+              yield packet;
         })(),
-      )) as never;
+      );
+    }) as never;
   }
   return {
     async stop() {
