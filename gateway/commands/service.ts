@@ -99,9 +99,7 @@ export class CommandService {
       'accepted',
     );
     this.runner.enqueue(rec, req); // its last look at the barrier overlaps the record's fsync
-    await this.store.durable(rec).catch((err: Error) => {
-      throw new GatehouseError('GH_COMMAND_NOT_RECORDED', [err.message]);
-    });
+    await this.store.durable(rec).catch(notRecorded);
     return rec;
   }
 
@@ -125,9 +123,9 @@ export class CommandService {
     return { record, result };
   }
 
-  /** Resolve when the command reaches a final state or `timeoutMs` passes. */
+  /** Resolve when the command reaches a final state (recorded on disk) or `timeoutMs` passes. */
   wait(id: string, timeoutMs: number): Promise<CommandRecord | undefined> {
-    return this.store.wait(id, timeoutMs);
+    return this.store.wait(id, timeoutMs).catch(notRecorded);
   }
 
   /** Wait for every command under way (graceful shutdown). */
@@ -140,6 +138,11 @@ export class CommandService {
     if (!entry) throw new GatehouseError('GH_DEVICE_NOT_FOUND', [deviceId]);
     return entry;
   }
+}
+
+/** The audit log refused a command's line: nobody is told of a state that is not on disk. */
+function notRecorded(err: Error): never {
+  throw new GatehouseError('GH_COMMAND_NOT_RECORDED', [err.message]);
 }
 
 /** What the sender stated about whom the command is for; recorded only when it stated something or signed it. */
