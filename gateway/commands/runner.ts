@@ -216,6 +216,14 @@ export class CommandRunner {
   private scheduleRelease(hold: CommandRecord, holdSeconds: number): void {
     const t = setTimeout(() => {
       this.holdTimers.delete(t);
+      if (!this.registry.get(hold.device)) {
+        // Removed (commissioning) while held: there is no barrier left to release.
+        this.log.info(
+          { device: hold.device, command: hold.id },
+          `hold of ${holdSeconds} s on ${hold.device} ended after the device was removed: no release sent`,
+        );
+        return;
+      }
       void this.submit(
         hold.device,
         {
