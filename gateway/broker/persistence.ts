@@ -116,7 +116,10 @@ function writeBehind(
   };
   const timer = setInterval(() => void flush(), periodMs);
   timer.unref();
-  p.storeRetained = (packet: RetainedPacket, cb?: (err: Error | null) => void) => {
+  p.storeRetained = (incoming: RetainedPacket, cb?: (err: Error | null) => void) => {
+    // A copy: a client's payload may be a slice of a socket's read buffer, kept here for up
+    // to a period (LevelDB used to copy it at once).
+    const packet = { ...incoming, payload: Buffer.from(incoming.payload) };
     pending.set(packet.topic, packet);
     unwritten.set(packet.topic, packet);
     if (cb) return cb(null);
