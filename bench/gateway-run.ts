@@ -5,17 +5,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT, startProcess, type Proc } from '../device-sims/harness/child.ts';
-import { gatewayStartArgs } from '../device-sims/village/gateway-proc.ts';
+import { gatewayStartArgs, type GatewayProcOptions } from '../device-sims/village/gateway-proc.ts';
 
 export const DIST_MAIN = path.join(ROOT, 'dist', 'gateway', 'cli', 'main.js');
 
-export interface DistGatewayOptions {
-  configFile: string;
-  apiPort: number;
-  mqttPort: number;
-  dataDir: string;
-  influxUrl?: string;
-  env: Record<string, string>;
+export interface DistGatewayOptions extends Omit<GatewayProcOptions, 'echo'> {
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
   nodeFlags?: string[];
 }

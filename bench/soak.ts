@@ -239,23 +239,16 @@ try {
   // Slopes from the second sample on: the first minute holds start-up and JIT warm-up.
   const steady = samples.length > 3 ? samples.slice(1) : samples;
   const hours = steady.map((s) => s.minute / 60);
+  const perHour = (key: 'rssMb' | 'heapMb' | 'handles' | 'eldP99Ms') =>
+    slope(
+      hours,
+      steady.map((s) => s[key]),
+    );
   const slopes: Record<string, number> = {
-    rssMb: slope(
-      hours,
-      steady.map((s) => s.rssMb),
-    ),
-    heapMb: slope(
-      hours,
-      steady.map((s) => s.heapMb),
-    ),
-    handles: slope(
-      hours,
-      steady.map((s) => s.handles),
-    ),
-    eldP99Ms: slope(
-      hours,
-      steady.map((s) => s.eldP99Ms),
-    ),
+    rssMb: perHour('rssMb'),
+    heapMb: perHour('heapMb'),
+    handles: perHour('handles'),
+    eldP99Ms: perHour('eldP99Ms'),
   };
   const date = new Date(started).toISOString().slice(0, 10);
   const durationMin = samples.at(-1)?.minute ?? 0;
