@@ -14,6 +14,7 @@ export const FAULTS = [
   'slow-response',
   'wrong-unit',
   'forced-open',
+  'lost-write-answer',
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
 

@@ -13,6 +13,9 @@ import { DEFAULT_FRAMING, interFrameMs, nowMs, sleepUntil, wireMs, type Framing 
 import { handlePdu } from './handlers/index.ts';
 import type { UnitImage } from './image.ts';
 
+/** Write single coil / register, write multiple coils / registers. */
+const WRITE_FUNCTIONS = new Set([5, 6, 15, 16]);
+
 interface Answer {
   pdu: Buffer;
   /** Unit id the answer goes out under (wrong-unit fault changes it). */
@@ -45,6 +48,8 @@ export class SimServer {
     const res = handlePdu(u, pdu);
     this.served++;
     const f = u.sim.faults;
+    // The unit carried the write out; its answer is lost on the way back (a noisy line).
+    if (f.has('lost-write-answer') && WRITE_FUNCTIONS.has(pdu[0] ?? 0)) return null;
     return {
       pdu: res,
       unit: f.has('wrong-unit') ? (unitId + 100) & 0xff : unitId,

@@ -27,7 +27,7 @@ export interface Driver {
   /**
    * Optional, barriers: bring a closing arm back up now, the way the device's profile
    * declares its reversal (open, or stop then open), at the line's highest priority.
-   * `onWritten` fires when the device acknowledged the reversal's first write.
+   * `onWritten` fires when the reversal's first write is with the device (as for execute).
    */
   reverse?(opts?: Pick<ExecuteOptions, 'onWritten'>): Promise<unknown>;
   /** The driver's own view of health, for what read() cannot tell (e.g. degraded reasons). */
@@ -104,8 +104,13 @@ export interface ExecuteOptions {
    * command and nothing is written. The error thrown reaches the caller unchanged.
    */
   guard?: (sensed: BarrierFields) => void;
-  /** Called once the device acknowledged the command's first write: the arm may move from here on. */
-  onWritten?: () => void;
+  /**
+   * Called once the command's first write is with the device: the arm may move from here
+   * on. `acknowledged` is false when the write went out and no answer came (it timed out,
+   * or the link dropped while waiting): the driver then throws, but the device may have
+   * carried the write out, so only reading it back tells.
+   */
+  onWritten?: (acknowledged: boolean) => void;
 }
 
 export type DriverCommand =

@@ -29,6 +29,7 @@ import {
 } from './profile.ts';
 import { decodeFields, emptyImage, planReads, type ReadRange, type RegisterImage } from './registers.ts';
 import { busReader, UnitInfo } from './unit-info.ts';
+import { wentOut } from './transport.ts';
 
 export interface BarrierDriverOptions {
   /** First back-off after a unit stops answering; doubles per failure up to backoffMaxMs. */
@@ -207,6 +208,7 @@ export class ModbusBarrierDriver implements Driver {
   private async write(cmd: Command, priority: Priority, opts: ExecuteOptions): Promise<number | undefined> {
     let sequence: number | undefined;
     let first = true;
+    let writing = false;
     let refusal: unknown;
     try {
       for (const step of cmd.steps) {
@@ -229,14 +231,25 @@ export class ModbusBarrierDriver implements Driver {
               refusal = err;
               throw err;
             }
+            writing = true;
             await request(pdu);
           });
-        } else await this.bus.request(this.unit, pdu, { priority });
-        if (first) opts.onWritten?.();
+        } else {
+          writing = true;
+          // A command's first write goes once: unanswered, it may still have been carried
+          // out, and a second copy could actuate twice. What is read back decides.
+          await this.bus.request(this.unit, pdu, {
+            priority,
+            ...(first && priority === 'urgent' ? { retries: 0 } : {}),
+          });
+        }
+        writing = false;
+        if (first) opts.onWritten?.(true);
         first = false;
       }
     } catch (err) {
       if (err === refusal) throw err;
+      if (first && writing && wentOut(err)) opts.onWritten?.(false);
       throw this.failed(err as DeviceError);
     }
     if (sequence !== undefined) await this.checkEcho(sequence, priority);

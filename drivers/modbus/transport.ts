@@ -42,6 +42,16 @@ export interface Transport {
   readonly droppedFrames?: Readonly<DroppedFrames>;
 }
 
+const unanswered = new WeakSet<DeviceError>();
+/**
+ * Whether this failure came after the request went out on the wire (no answer, a garbled
+ * one, the link dropping while waiting): a write may then have been carried out by the
+ * device. A Modbus exception answer or a link that never opened are not such failures.
+ */
+export function wentOut(err: unknown): boolean {
+  return err instanceof DeviceError && unanswered.has(err);
+}
+
 interface Pending {
   unit: number;
   reqPdu: Buffer;
@@ -117,12 +127,15 @@ abstract class BaseTransport implements Transport {
         writtenAt: nowMs(),
         silenceWaitMs,
         resolve,
-        reject,
+        reject: (e) => {
+          unanswered.add(e);
+          reject(e);
+        },
         timer: setTimeout(() => {
           if (this.pending !== p) return;
           this.pending = undefined;
           this.gaveUp(p);
-          reject(
+          p.reject(
             p.foreign
               ? new DeviceError('bad-response', `${this.what}: ${p.foreign}`, 'degraded')
               : new DeviceError(

@@ -129,7 +129,7 @@ export class OnvifRelayBarrierDriver implements Driver {
       this.closingUntil = 0;
       this.pulsedOpenAt = Date.now();
       this.active = true;
-      opts.onWritten?.();
+      opts.onWritten?.(true);
       if (!bistable) {
         await sleep(this.relay.pulseMs);
         await this.setRelay(this.relay.token, false);
@@ -163,7 +163,7 @@ export class OnvifRelayBarrierDriver implements Driver {
           this.active = false;
           this.holdOpen = false;
           if (a === 'close' && this.relay.travelMs) this.closingUntil = Date.now() + this.relay.travelMs;
-          if (a === 'close') opts.onWritten?.();
+          if (a === 'close') opts.onWritten?.(true);
           if (a === 'close' && !bistable && this.relay.closeToken) await this.pulse(this.relay.closeToken);
           break;
         default:

@@ -110,8 +110,15 @@ export class CommandRunner {
       await recorded;
       if (lanesGuard) return await this.guardedWrite(rec, entry, action, before);
       this.store.transition(rec, 'executing');
-      await entry.driver.execute({ action });
-      await this.confirm(rec, entry, action);
+      let acknowledged = true;
+      let unanswered: string | undefined;
+      await entry.driver
+        .execute({ action }, { onWritten: (ack) => (acknowledged = ack) })
+        .catch((err: unknown) => {
+          if (acknowledged) throw err;
+          unanswered = (err as Error).message; // the device may have done it: read back
+        });
+      await this.confirm(rec, entry, action, unanswered);
     } catch (err) {
       if (err instanceof Refused) return this.store.transition(rec, 'failed', err.failure, err.message);
       this.store.transition(rec, 'failed', failureOf(err), (err as Error).message);
@@ -121,9 +128,10 @@ export class CommandRunner {
   /**
    * A close (or a release, after which the controller closes): the interlock is checked
    * once more on the last reading before the write, inside the driver where it can share
-   * the write's bus turn, and `executing` is recorded once the write is acknowledged, so
-   * a command refused at that last look never shows as executed. A close is then watched
-   * until the arm is down.
+   * the write's bus turn, and `executing` is recorded once the write is with the device
+   * (acknowledged, or sent and unanswered), so a command refused at that last look never
+   * shows as executed and one the device may have carried out always does. A close is
+   * then watched until the arm is down.
    */
   private async guardedWrite(
     rec: CommandRecord,
@@ -140,9 +148,15 @@ export class CommandRunner {
     };
     guard({});
     let wrote = false;
+    let acknowledged = true;
     let written!: () => void;
     const writtenP = new Promise<void>((r) => (written = r));
-    const execP = entry.driver.execute({ action }, { guard, onWritten: () => ((wrote = true), written()) });
+    const onWritten = (ack: boolean) => {
+      wrote = true;
+      acknowledged = ack;
+      written();
+    };
+    const execP = entry.driver.execute({ action }, { guard, onWritten });
     const settled = execP.then(
       (result) => ({ result, err: undefined }),
       (err: unknown) => ({ result: undefined, err: err as Error }),
@@ -152,11 +166,15 @@ export class CommandRunner {
       const { err } = await settled; // a driver that does not report its first write: done is written
       if (err) throw err;
     }
+    // A write that went out unanswered may have been carried out: what is read back decides.
+    const outcome = settled.then(({ result, err }) =>
+      err && !acknowledged ? { result, err: undefined, note: err.message } : { result, err, note: undefined },
+    );
     if (action === 'release') {
-      const { err } = await settled;
+      const { err, note } = await outcome;
       if (err) throw err;
       this.store.transition(rec, 'executing');
-      return this.confirm(rec, entry, action);
+      return this.confirm(rec, entry, action, note);
     }
     const refused = new AbortController();
     void settled.then(({ err }) => {
@@ -168,7 +186,7 @@ export class CommandRunner {
     await new Promise((r) => setImmediate(r));
     this.store.transition(rec, 'executing');
     const { end, report } = await watching;
-    const { err, result } = await settled;
+    const { result, err, note } = await outcome;
     for (const l of this.supervisionListeners) l(report);
     const data = auditData(report);
     // The profile's "close if clear" was written: the controller made the last check itself.
@@ -183,26 +201,38 @@ export class CommandRunner {
       const detail = `not confirmed within ${this.timing.confirmTimeoutMs} ms: arm ${arm}`;
       return this.store.transition(rec, 'failed', 'timeout', detail, data);
     }
-    this.store.transition(rec, 'confirmed', undefined, `arm ${end.last.arm_state ?? '?'}`, data);
+    this.store.transition(
+      rec,
+      'confirmed',
+      undefined,
+      withNote(`arm ${end.last.arm_state ?? '?'}`, note),
+      data,
+    );
   }
 
   /** Read the device back until the action shows, a fault says it will not, or the timeout passes. */
-  private async confirm(rec: CommandRecord, entry: DeviceEntry, action: BarrierAction): Promise<void> {
+  private async confirm(
+    rec: CommandRecord,
+    entry: DeviceEntry,
+    action: BarrierAction,
+    note?: string,
+  ): Promise<void> {
     const { confirmTimeoutMs, confirmPollMs } = this.timing;
     const deadline = Date.now() + confirmTimeoutMs;
     for (;;) {
       const last = (await entry.poller.readNow(true)).fields as BarrierFields;
       if (confirmed(action, last))
-        return this.store.transition(rec, 'confirmed', undefined, `arm ${last.arm_state ?? '?'}`);
-      const abort = aborted(action, last);
-      if (abort) return this.store.transition(rec, 'failed', abort);
-      if (Date.now() > deadline) {
         return this.store.transition(
           rec,
-          'failed',
-          'timeout',
-          `not confirmed within ${confirmTimeoutMs} ms: arm ${last.arm_state ?? 'unknown'}`,
+          'confirmed',
+          undefined,
+          withNote(`arm ${last.arm_state ?? '?'}`, note),
         );
+      const abort = aborted(action, last);
+      if (abort) return this.store.transition(rec, 'failed', abort, note);
+      if (Date.now() > deadline) {
+        const detail = `not confirmed within ${confirmTimeoutMs} ms: arm ${last.arm_state ?? 'unknown'}`;
+        return this.store.transition(rec, 'failed', 'timeout', withNote(detail, note));
       }
       await sleep(confirmPollMs);
     }
@@ -237,4 +267,11 @@ export class CommandRunner {
     t.unref();
     this.holdTimers.add(t);
   }
+}
+
+/** A confirmation's detail, saying when the write itself was never answered. */
+function withNote(detail: string, unanswered: string | undefined): string {
+  return unanswered
+    ? `${detail}; the write was not answered (${unanswered}), the state was read back`
+    : detail;
 }
