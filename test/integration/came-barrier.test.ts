@@ -189,7 +189,7 @@ commands:
     const command = (action: string, requestId: string) =>
       gw.post('/api/v1/barriers/came-rtu/commands?waitMs=5000', { requestId, action, reason: 'came e2e' });
     const opened = await command('open', 'came-open-1');
-    expect(opened.body).toMatchObject({ state: 'confirmed' });
+    expect(opened.body, JSON.stringify(opened.body)).toMatchObject({ state: 'confirmed' });
     expect((await simUnit()).arm_state).toBe('open');
     expect(tcpPoll(['-r', '101', '-c', '2', '-t', '4'])).toEqual([16, 100]); // open, 100 %
     expect(tcpPoll(['-r', '2', '-c', '1', '-t', '0'])).toEqual([1]); // coil 2 of the map: OPEN
@@ -197,7 +197,7 @@ commands:
     expect(up.fields.arm_angle_deg).toBe(90);
 
     const closed = await command('close', 'came-close-1');
-    expect(closed.body).toMatchObject({ state: 'confirmed' });
+    expect(closed.body, JSON.stringify(closed.body)).toMatchObject({ state: 'confirmed' });
     expect((await simUnit()).arm_state).toBe('closed');
     expect(tcpPoll(['-r', '4', '-c', '1', '-t', '0'])).toEqual([1]); // coil 4 of the map: CLOSE
     const status = tcpPoll(['-r', '101', '-c', '10', '-t', '4']);
