@@ -95,8 +95,10 @@ export class Board {
   apply(name, m) {
     const d = this.devices.get(m.device);
     if (!d) return;
-    if (name === 'state') d.fields = { ...d.fields, ...m.fields };
-    else if (name === 'health')
+    if (name === 'state') {
+      d.fields = { ...d.fields, ...m.fields };
+      for (const k of m.unknown ?? []) delete d.fields[k]; // no valid reading now: show none
+    } else if (name === 'health')
       Object.assign(d, { health: m.health, errors: m.errors, features: m.features });
     else if (name === 'event') d.recentEvents = [m, ...(d.recentEvents ?? [])].slice(0, RECENT);
     else if (name === 'snapshot') return this.thumbs.refresh(m.device, m.etag);

@@ -65,6 +65,11 @@ export interface DriverSnapshot {
 
 export interface ReadResult {
   fields: CanonicalFields;
+  /**
+   * Canonical fields the device has but reports no valid reading of right now (a
+   * position register's "unknown" marker): what was last known of them no longer holds.
+   */
+  unknown?: string[];
   events?: DeviceEvent[];
   /** Health the reading itself implies (e.g. degraded: barrier-fault:3, clock-skew). */
   health?: Health;

@@ -27,7 +27,14 @@ import {
   type Profile,
   type WriteStep,
 } from './profile.ts';
-import { decodeFields, emptyImage, planReads, type ReadRange, type RegisterImage } from './registers.ts';
+import {
+  decodeFields,
+  decodeReading,
+  emptyImage,
+  planReads,
+  type ReadRange,
+  type RegisterImage,
+} from './registers.ts';
 import { busReader, UnitInfo } from './unit-info.ts';
 import { wentOut } from './transport.ts';
 
@@ -99,7 +106,7 @@ export class ModbusBarrierDriver implements Driver {
     } catch (err) {
       throw this.failed(err as DeviceError);
     }
-    const fields: BarrierFields = decodeFields(this.profile, img);
+    const { fields, unknown } = decodeReading(this.profile, img);
     if (!this.about.loaded) void this.about.load(); // silent at connect, answering now
     this.failures = 0;
     this.lastError = undefined;
@@ -114,7 +121,7 @@ export class ModbusBarrierDriver implements Driver {
           }
         : { ...online(), since: this.sinceFor('online', undefined) };
     this.state = health;
-    return { fields, events: this.tracker.update(fields), health };
+    return { fields, events: this.tracker.update(fields), health, ...(unknown.length ? { unknown } : {}) };
   }
 
   /** The arm and the lane's sensors, ahead of everything else on the line; no retry, so no back-off wait. */

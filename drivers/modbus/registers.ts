@@ -118,7 +118,16 @@ function readWords(img: RegisterImage, f: FieldMap): number[] | undefined {
 
 /** Decode every mapped field present in the image into canonical barrier fields. */
 export function decodeFields(profile: Profile, img: RegisterImage): BarrierFields {
+  return decodeReading(profile, img).fields;
+}
+
+/** The fields, and those whose register holds the profile's "no valid reading" marker. */
+export function decodeReading(
+  profile: Profile,
+  img: RegisterImage,
+): { fields: BarrierFields; unknown: string[] } {
   const out: Record<string, unknown> = {};
+  const unknown: string[] = [];
   for (const f of profile.fields) {
     if (isBitTable(f.type)) {
       const v = (f.type === 'coil' ? img.coil : img.discrete).get(f.address);
@@ -134,8 +143,11 @@ export function decodeFields(profile: Profile, img: RegisterImage): BarrierField
       continue;
     }
     const raw = wordsToRaw(words, dt, word, byte);
-    // "No valid reading": leave the field out rather than scale the marker into a value.
-    if (f.unknown !== undefined && raw === f.unknown) continue;
+    // "No valid reading": no value rather than the marker scaled into one.
+    if (f.unknown !== undefined && raw === f.unknown) {
+      unknown.push(f.field);
+      continue;
+    }
     if (f.field === 'arm_state') {
       out[f.field] = (f.states?.[String(raw)] ?? 'unknown') satisfies ArmState;
     } else if (BOOLEAN_FIELDS.includes(f.field)) {
@@ -145,7 +157,7 @@ export function decodeFields(profile: Profile, img: RegisterImage): BarrierField
       out[f.field] = INTEGER_FIELDS.includes(f.field) ? Math.round(v) : tidy(v);
     }
   }
-  return out as BarrierFields;
+  return { fields: out as BarrierFields, unknown };
 }
 
 /** Write canonical values into the image as the profile lays them out (simulator side). */

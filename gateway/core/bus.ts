@@ -14,7 +14,16 @@ export interface TelemetryMessage {
   type: 'telemetry';
   device: DeviceRef;
   fields: CanonicalFields;
+  /** Canonical fields the device has no valid reading of now: their last value no longer holds. */
+  unknown?: string[];
   time: number;
+}
+
+/** A device's latest fields after this telemetry: merged across reads, less what is now unknown. */
+export function mergeTelemetry(prev: CanonicalFields, m: TelemetryMessage): CanonicalFields {
+  const next: Record<string, unknown> = { ...prev, ...m.fields };
+  for (const k of m.unknown ?? []) delete next[k];
+  return next as CanonicalFields;
 }
 
 export interface HealthMessage {

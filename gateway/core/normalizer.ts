@@ -42,3 +42,9 @@ export function normalize(kind: DeviceKind, fields: Record<string, unknown>): No
   }
   return { fields: out as CanonicalFields, rejected };
 }
+
+/** Of the fields a driver says it has no reading of, those canonical for the kind. */
+export function canonicalNames(kind: DeviceKind, names: readonly string[] | undefined): string[] {
+  const checks = CHECKS[kind];
+  return (names ?? []).filter((n) => checks.has(n));
+}

@@ -4,7 +4,7 @@ import type { Bus, DeviceRef } from './bus.ts';
 import type { DeviceEvent } from '../../drivers/contract/canonical.ts';
 import { type Health } from '../../drivers/contract/health.ts';
 import { DeviceError } from '../../drivers/contract/errors.ts';
-import { normalize } from './normalizer.ts';
+import { canonicalNames, normalize } from './normalizer.ts';
 
 /** Longest wait between polls of a failing device: recovery is seen within this. */
 const MAX_BACKOFF_MS = 5_000;
@@ -110,7 +110,14 @@ export class DevicePoller {
         this.log.warn({ rejected }, 'driver produced non-canonical fields; dropped');
       }
       const now = Date.now();
-      this.bus.publish({ type: 'telemetry', device: this.ref, fields, time: now });
+      const unknown = canonicalNames(this.ref.kind, result.unknown);
+      this.bus.publish({
+        type: 'telemetry',
+        device: this.ref,
+        fields,
+        ...(unknown.length ? { unknown } : {}),
+        time: now,
+      });
       for (const event of result.events ?? []) this.emitEvent({ ...event, time: event.time ?? now });
       this.errors = 0;
       const h = result.health ?? this.driver.health() ?? { status: 'online' as const, since: '' };

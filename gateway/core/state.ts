@@ -1,10 +1,10 @@
 import type { CanonicalFields, DeviceEvent } from '../../drivers/contract/canonical.ts';
-import type { BusMessage, DeviceRef } from './bus.ts';
+import { mergeTelemetry, type BusMessage, type DeviceRef } from './bus.ts';
 import type { Health } from '../../drivers/contract/health.ts';
 
 export interface DeviceState {
   device: DeviceRef;
-  /** Latest value of every canonical field seen, merged across reads. */
+  /** Latest value of every canonical field seen, merged across reads (less those now unknown). */
   fields: CanonicalFields;
   health: Health;
   lastSeen?: string;
@@ -48,7 +48,7 @@ export class StateStore {
     const s = this.devices.get(msg.device.id);
     if (!s) return;
     if (msg.type === 'telemetry') {
-      s.fields = { ...s.fields, ...msg.fields };
+      s.fields = mergeTelemetry(s.fields, msg);
       s.lastSeen = new Date(msg.time).toISOString();
     } else if (msg.type === 'health') {
       s.health = msg.health;

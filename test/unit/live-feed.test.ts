@@ -196,6 +196,25 @@ describe('live feed', () => {
     expect(feed.size).toBe(0);
   });
 
+  it('tells the page to drop a field the device has no reading of any more, once', async () => {
+    const { bus, feed } = setUp();
+    const res = fakeResponse();
+    await feed.add(res as unknown as ServerResponse);
+    bus.publish(telemetry(barrier, { arm_state: 'open', arm_angle_deg: 90 }) as never);
+    const unknown = { ...telemetry(barrier, { arm_state: 'unknown' }), unknown: ['arm_angle_deg'] };
+    bus.publish(unknown as never);
+    bus.publish(unknown as never); // already dropped: nothing to tell
+    bus.publish(telemetry(barrier, { arm_state: 'open', arm_angle_deg: 90 }) as never);
+    const states = framesOf(res.text).filter((f) => f.event === 'state');
+    expect(states.map((f) => f.data)).toMatchObject([
+      { fields: { arm_state: 'open', arm_angle_deg: 90 } },
+      { fields: { arm_state: 'unknown' }, unknown: ['arm_angle_deg'] },
+      { fields: { arm_state: 'open', arm_angle_deg: 90 } },
+    ]);
+    for (const f of states) expect(Value.Errors(LIVE_EVENTS.state, f.data).First()).toBeUndefined();
+    feed.close();
+  });
+
   it('takes checks that finished in another order for the same health', async () => {
     const bus = new Bus();
     const orders = [

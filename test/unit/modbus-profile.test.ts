@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { listProfiles, loadProfile, parseProfile } from '../../drivers/modbus/profile.ts';
 import {
   decodeFields,
+  decodeReading,
   emptyImage,
   encodeFields,
   planReads,
@@ -111,6 +112,17 @@ describe('register values', () => {
       encodeFields(p, f, img);
       expect(decodeFields(p, img)).toEqual(f);
     }
+  });
+
+  it("names the fields whose register holds the profile's no-reading marker (CAME position 255)", () => {
+    const p = loadProfile('came-barrier');
+    const img = emptyImage();
+    img.holding.set(101, 50);
+    expect(decodeReading(p, img)).toMatchObject({ fields: { arm_angle_deg: 45 }, unknown: [] });
+    img.holding.set(101, 255);
+    const r = decodeReading(p, img);
+    expect(r.fields.arm_angle_deg).toBeUndefined();
+    expect(r.unknown).toEqual(['arm_angle_deg']);
   });
 
   it('batches contiguous registers into as few reads as the protocol allows', () => {

@@ -1,6 +1,7 @@
 import { expect, it } from 'vitest';
 import type { HealthMessage, TelemetryMessage } from '../../gateway/core/bus.ts';
 import { mergeState, sameState } from '../../gateway/sinks/mqtt/payloads.ts';
+import { StateStore } from '../../gateway/core/state.ts';
 
 // `<device>/state` is retained and published only when it changes: what counts as a change.
 const device = { id: 'gate-1', kind: 'barrier' as const, site: 'north', lane: 'in' };
@@ -38,4 +39,20 @@ it('merges readings and health into one view, and tells a change from a repeat',
   expect(back.reason).toBeUndefined();
   expect(sameState(s, back)).toBe(true);
   expect(sameState(undefined, s)).toBe(false);
+});
+
+it('a field the device has no valid reading of any more leaves the state, and that is a change', () => {
+  const s = mergeState(
+    mergeState(undefined, health('online')),
+    tele({ arm_state: 'open', arm_angle_deg: 90 }),
+  );
+  const lost = mergeState(s, { ...tele({ arm_state: 'unknown' }), unknown: ['arm_angle_deg'] });
+  expect(lost.fields).toEqual({ arm_state: 'unknown' });
+  expect(sameState(s, lost)).toBe(false);
+  // The state store the API and the interlocks read merges the same way.
+  const store = new StateStore();
+  store.register(device);
+  store.handle(tele({ arm_state: 'open', arm_angle_deg: 90 }));
+  store.handle({ ...tele({ arm_state: 'unknown' }), unknown: ['arm_angle_deg'] });
+  expect(store.get('gate-1')!.fields).toEqual({ arm_state: 'unknown' });
 });

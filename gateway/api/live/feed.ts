@@ -110,9 +110,17 @@ export class LiveFeed {
       const changed = Object.fromEntries(
         Object.entries(m.fields).filter(([k, v]) => sent[k] !== v && v !== undefined),
       );
-      if (Object.keys(changed).length === 0) return;
-      this.sentFields.set(m.device.id, { ...sent, ...changed });
-      this.broadcast('state', { device: m.device.id, fields: changed, time: m.time });
+      const unknown = (m.unknown ?? []).filter((k) => sent[k] !== undefined);
+      if (Object.keys(changed).length === 0 && unknown.length === 0) return;
+      const next: Record<string, unknown> = { ...sent, ...changed };
+      for (const k of unknown) delete next[k];
+      this.sentFields.set(m.device.id, next);
+      this.broadcast('state', {
+        device: m.device.id,
+        fields: changed,
+        ...(unknown.length ? { unknown } : {}),
+        time: m.time,
+      });
     } else if (m.type === 'health') {
       const view = this.src.device(m.device.id);
       if (!view) return;

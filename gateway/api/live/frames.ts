@@ -25,6 +25,12 @@ export const LIVE_EVENTS = {
     {
       device: Type.String(),
       fields: Type.Record(Type.String(), Type.Unknown(), { description: 'only the fields that changed' }),
+      unknown: Type.Optional(
+        Type.Array(Type.String(), {
+          description:
+            'fields the device has no valid reading of now: what was shown of them no longer holds',
+        }),
+      ),
       time: Type.Number(),
     },
     { description: "a device's canonical readings changed" },

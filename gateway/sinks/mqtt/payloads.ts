@@ -1,4 +1,10 @@
-import type { DeviceRef, EventMessage, HealthMessage, TelemetryMessage } from '../../core/bus.ts';
+import {
+  mergeTelemetry,
+  type DeviceRef,
+  type EventMessage,
+  type HealthMessage,
+  type TelemetryMessage,
+} from '../../core/bus.ts';
 import type { CanonicalFields } from '../../../drivers/contract/canonical.ts';
 import type { Health, HealthReason } from '../../../drivers/contract/health.ts';
 
@@ -53,7 +59,7 @@ export function mergeState(prev: DeviceState | undefined, m: TelemetryMessage | 
     fields: {},
     time: new Date(m.time).toISOString(),
   };
-  if (m.type === 'telemetry') return { ...base, fields: { ...base.fields, ...m.fields } };
+  if (m.type === 'telemetry') return { ...base, fields: mergeTelemetry(base.fields, m) };
   const { status, reason, detail } = m.health;
   const { reason: _reason, detail: _detail, ...rest } = base;
   return { ...rest, status, ...(reason ? { reason } : {}), ...(detail ? { detail } : {}) };
