@@ -148,7 +148,8 @@ export const ERRORS = {
   GH_GATEWAY_UNREACHABLE: {
     status: 502,
     message: 'cannot reach the gateway at {url}: {detail}',
-    means: 'a commissioning command (scan-modbus, add, remove) found no gateway answering at --url',
+    means:
+      'a command that talks to a running gateway (status, scan-modbus, add, remove) got no answer at --url (not running, a wrong --url, a firewall) or no Gatehouse answer; status exits 2',
   },
   GH_DEVICE_NOT_FOUND: {
     status: 404,
@@ -236,11 +237,6 @@ export const ERRORS = {
     status: 400,
     message: '{detail}',
     means: "the command line does not parse; the detail is the parser's complaint and the usage",
-  },
-  GH_STATUS_UNREACHABLE: {
-    status: 503,
-    message: 'no answer from the gateway at {url}: {detail}',
-    means: '`gatehouse status` could not reach the API (not running, wrong --url, a firewall); it exits 2',
   },
   GH_STATUS_REFUSED: {
     status: 502,

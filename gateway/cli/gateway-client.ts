@@ -11,10 +11,14 @@ export const GATEWAY_USAGE = `  --url URL        the gateway's API (default http
                    variable: a flag shows in the process list)`;
 
 /** The gateway answered with an error: shown as its code and message, as a local one would be. */
-class GatewayAnswer extends GatehouseError {
-  constructor(code: string, message: string, status: number) {
+export class GatewayAnswer extends GatehouseError {
+  constructor(
+    code: string,
+    message: string,
+    readonly httpStatus: number,
+  ) {
     super(Object.hasOwn(ERRORS, code) ? (code as ErrorCode) : 'GH_INTERNAL', [], {
-      details: { status, code },
+      details: { status: httpStatus, code },
     });
     this.message = message;
   }
@@ -24,16 +28,24 @@ export interface GatewayClient {
   call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T>;
 }
 
-export function gatewayClient(values: {
-  url?: string | undefined;
-  token?: string | undefined;
-}): GatewayClient {
+export interface ClientOptions {
+  /** Give up on an answer after this long. */
+  timeoutMs?: number;
+  /** Refuse to start without a token (commissioning needs an admin one); otherwise the gateway says 401. */
+  tokenRequired?: boolean;
+}
+
+export function gatewayClient(
+  values: { url?: string | undefined; token?: string | undefined },
+  { timeoutMs = 30_000, tokenRequired = true }: ClientOptions = {},
+): GatewayClient & { url: string } {
   const url = values.url ?? 'http://127.0.0.1:8080';
-  const token = values.token ?? process.env.GATEHOUSE_API_TOKEN;
-  if (!token) {
+  const token = values.token ?? process.env.GATEHOUSE_API_TOKEN ?? '';
+  if (!token && tokenRequired) {
     throw new GatehouseError('GH_CLI_USAGE', ['give an admin token in GATEHOUSE_API_TOKEN (or --token)']);
   }
   return {
+    url,
     async call<T>(method: string, path: string, body?: unknown): Promise<T> {
       let res: Response;
       try {
@@ -45,11 +57,14 @@ export function gatewayClient(values: {
             ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
           },
           ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-          signal: AbortSignal.timeout(30_000),
+          signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (err) {
         const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        const detail = cause?.code ?? cause?.message ?? (err as Error).message;
+        const detail =
+          (err as Error).name === 'TimeoutError'
+            ? `nothing within ${timeoutMs} ms`
+            : (cause?.code ?? cause?.message ?? (err as Error).message);
         throw new GatehouseError('GH_GATEWAY_UNREACHABLE', { url, detail });
       }
       const text = await res.text();

@@ -7,6 +7,7 @@ import {
 } from '../../drivers/contract/health.ts';
 import { GatehouseError } from '../errors.ts';
 import { parse } from './args.ts';
+import { GatewayAnswer, gatewayClient } from './gateway-client.ts';
 
 const USAGE = `usage: gatehouse status [--url URL] [--token TOKEN] [--json] [--timeout-ms N]
 
@@ -64,33 +65,15 @@ function table(rows: string[][]): string {
     .join('\n');
 }
 
-async function fetchDevices(url: string, token: string, timeoutMs: number) {
-  let res: Response;
+/** The devices, or why not: an error answer becomes GH_STATUS_REFUSED with the gateway's own words. */
+async function fetchDevices(client: ReturnType<typeof gatewayClient>) {
   try {
-    res = await fetch(new URL('/api/v1/devices', url), {
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    return await client.call<{ village: string; devices: DeviceAnswer[] }>('GET', '/api/v1/devices');
   } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const detail =
-      (err as Error).name === 'TimeoutError'
-        ? `nothing within ${timeoutMs} ms`
-        : (cause?.code ?? cause?.message ?? (err as Error).message);
-    throw new GatehouseError('GH_STATUS_UNREACHABLE', { url, detail });
+    if (!(err instanceof GatewayAnswer)) throw err;
+    const detail = `${String(err.details?.code ?? err.code)}: ${err.message}`;
+    throw new GatehouseError('GH_STATUS_REFUSED', { url: client.url, status: err.httpStatus, detail });
   }
-  const text = await res.text();
-  if (!res.ok) {
-    let detail = text.slice(0, 200);
-    try {
-      const body = JSON.parse(text) as { code?: string; message?: string };
-      if (body.code) detail = `${body.code}: ${body.message ?? ''}`;
-    } catch {
-      // not JSON: something else answers on that port; its first words are the detail
-    }
-    throw new GatehouseError('GH_STATUS_REFUSED', { url, status: res.status, detail });
-  }
-  return JSON.parse(text) as { village: string; devices: DeviceAnswer[] };
 }
 
 export async function status(argv: string[]): Promise<void> {
@@ -104,16 +87,16 @@ export async function status(argv: string[]): Promise<void> {
     },
     USAGE,
   );
-  const url = values.url ?? 'http://127.0.0.1:8080';
-  const token = values.token ?? process.env.GATEHOUSE_API_TOKEN ?? '';
   const timeoutMs = Number(values['timeout-ms'] ?? 5000);
   if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
     throw new GatehouseError('GH_CLI_USAGE', [`--timeout-ms must be a positive integer\n\n${USAGE}`]);
   }
 
+  const client = gatewayClient(values, { timeoutMs, tokenRequired: false });
+  const { url } = client;
   let answer: Awaited<ReturnType<typeof fetchDevices>>;
   try {
-    answer = await fetchDevices(url, token, timeoutMs);
+    answer = await fetchDevices(client);
   } catch (err) {
     // A monitoring system reading --json still gets a document, then the error line on stderr.
     if (values.json && err instanceof GatehouseError) {

@@ -189,7 +189,7 @@ describe('gatehouse status', () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const down = await status(['--url', closed]);
     expect(down.code).toBe(2);
-    expect(down.out).toContain(`error GH_STATUS_UNREACHABLE: no answer from the gateway at ${closed}`);
+    expect(down.out).toContain(`error GH_GATEWAY_UNREACHABLE: cannot reach the gateway at ${closed}`);
     const refused = await status(['--url', gw.api], 'not-a-token-0123456789');
     expect(refused.code).toBe(2);
     expect(refused.out).toContain(`error GH_STATUS_REFUSED: the gateway at ${gw.api} answered 401`);
