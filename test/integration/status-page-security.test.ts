@@ -10,7 +10,8 @@ import {
 import { stopAll } from '../helpers/procs.ts';
 
 // The status page under its Content-Security-Policy in a real Chromium: it works with no
-// violation, and the crew's token lasts as long as the tab unless "stay signed in" is ticked.
+// violation, the crew's token never goes into an address, and it lasts as long as the tab
+// unless "stay signed in" is ticked.
 
 describe('status page: security headers and where the token is kept', () => {
   let gw: GatewayProc;
@@ -52,6 +53,8 @@ describe('status page: security headers and where the token is kept', () => {
     const context = await browser.newContext();
     const page = await context.newPage();
     page.on('console', watch);
+    const urls: string[] = [];
+    page.on('request', (r) => urls.push(r.url()));
     await page.goto(`${gw.api}/`);
     await page.locator('#token').fill(TEST_TOKEN);
     await page.locator('#login button[type=submit]').click();
@@ -60,6 +63,10 @@ describe('status page: security headers and where the token is kept', () => {
       .poll(() => page.locator('[data-device="barrier-1"]').count(), { timeout: 15_000 })
       .toBeGreaterThan(0);
     await page.waitForTimeout(2500); // a refresh or two under the policy
+    // The live stream is open, and no request carried the token in its address (history, proxies' logs).
+    expect(urls.some((u) => u.includes('/api/v1/events/stream'))).toBe(true);
+    expect(urls.filter((u) => u.includes(TEST_TOKEN))).toEqual([]);
+    expect(await page.locator('#live').getAttribute('class')).toBe('live live');
     expect(await page.evaluate("sessionStorage.getItem('gatehouse-token')")).toBe(TEST_TOKEN);
     expect(await page.evaluate("localStorage.getItem('gatehouse-token')")).toBeNull();
     // Another tab of the same browser does not inherit it.
