@@ -14,6 +14,7 @@ export const FAULTS = [
   'imaging-unsupported',
   'snapshot-404',
   'snapshot-garbage',
+  'lost-write-answer',
 ] as const;
 export type FaultName = (typeof FAULTS)[number];
 

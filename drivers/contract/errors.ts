@@ -48,6 +48,25 @@ export class DeviceError extends DriverError {
   }
 }
 
+const unanswered = new WeakSet<DeviceError>();
+
+/**
+ * Mark a failure as coming after the request reached the device (no answer, a garbled
+ * one, the link dropping while waiting): a write may then have been carried out.
+ */
+export function markWentOut<E extends DeviceError>(err: E): E {
+  unanswered.add(err);
+  return err;
+}
+
+/**
+ * Whether this failure came after the request went out (see markWentOut). A refusal the
+ * device answered, or a link that never opened, did not: nothing was done.
+ */
+export function wentOut(err: unknown): boolean {
+  return err instanceof DeviceError && unanswered.has(err);
+}
+
 export function isDriverError(err: unknown): err is DriverError {
   return err instanceof DriverError;
 }

@@ -1,6 +1,6 @@
 import type { BarrierFields } from '../contract/canonical.ts';
 import { online, type Health } from '../contract/health.ts';
-import { DeviceError, DriverError } from '../contract/errors.ts';
+import { DeviceError, DriverError, wentOut } from '../contract/errors.ts';
 import {
   SENSE_FIELDS,
   type Driver,
@@ -36,7 +36,6 @@ import {
   type RegisterImage,
 } from './registers.ts';
 import { busReader, UnitInfo } from './unit-info.ts';
-import { wentOut } from './transport.ts';
 
 export interface BarrierDriverOptions {
   /** First back-off after a unit stops answering; doubles per failure up to backoffMaxMs. */

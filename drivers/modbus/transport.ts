@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { SerialPort } from 'serialport';
-import { DeviceError } from '../contract/errors.ts';
+import { DeviceError, markWentOut } from '../contract/errors.ts';
 import {
   encodeMbap,
   encodeRtu,
@@ -40,16 +40,6 @@ export interface Transport {
   onDrop?: (err: DeviceError) => void;
   /** Frames dropped as not answering the request waiting (stale, foreign, mismatched), since open. */
   readonly droppedFrames?: Readonly<DroppedFrames>;
-}
-
-const unanswered = new WeakSet<DeviceError>();
-/**
- * Whether this failure came after the request went out on the wire (no answer, a garbled
- * one, the link dropping while waiting): a write may then have been carried out by the
- * device. A Modbus exception answer or a link that never opened are not such failures.
- */
-export function wentOut(err: unknown): boolean {
-  return err instanceof DeviceError && unanswered.has(err);
 }
 
 interface Pending {
@@ -127,10 +117,7 @@ abstract class BaseTransport implements Transport {
         writtenAt: nowMs(),
         silenceWaitMs,
         resolve,
-        reject: (e) => {
-          unanswered.add(e);
-          reject(e);
-        },
+        reject: (e) => reject(markWentOut(e)), // written: the unit may have acted on it
         timer: setTimeout(() => {
           if (this.pending !== p) return;
           this.pending = undefined;

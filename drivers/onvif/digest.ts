@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import { DeviceError } from '../contract/errors.ts';
+import { DeviceError, markWentOut } from '../contract/errors.ts';
 
 /**
  * A small HTTP client for cameras: answers a 401 challenge with Digest (RFC 7616,
@@ -143,6 +143,8 @@ function once(req: HttpRequest, authorization?: string, retried = false): Promis
         new DeviceError('timeout', `${u.host}: no complete answer within ${req.timeoutMs} ms`, 'offline'),
       );
     }, req.timeoutMs);
+    let sent = false;
+    r.once('finish', () => (sent = true));
     r.on('error', (err) => {
       clearTimeout(timer);
       // A kept-alive socket the camera closed just as we reused it: one fresh try.
@@ -151,7 +153,8 @@ function once(req: HttpRequest, authorization?: string, retried = false): Promis
         resolve(once(req, authorization, true));
         return;
       }
-      reject(networkError(err, u.host));
+      const e = networkError(err, u.host);
+      reject(sent ? markWentOut(e) : e); // sent whole: the camera may have acted on it
     });
     r.end(req.body);
   });

@@ -1,6 +1,6 @@
 import type { ArmState, BarrierFields } from '../contract/canonical.ts';
 import { online, type Health } from '../contract/health.ts';
-import { DeviceError, DriverError } from '../contract/errors.ts';
+import { DeviceError, DriverError, wentOut } from '../contract/errors.ts';
 import type { Driver, DriverCommand, DriverContext, ExecuteOptions, ReadResult } from '../contract/driver.ts';
 import type { OnvifDeviceOptions, RelayOptions } from './options.ts';
 import { OnvifSession } from './session.ts';
@@ -65,8 +65,35 @@ export class OnvifRelayBarrierDriver implements Driver {
     );
   }
 
-  private async pulse(token: string): Promise<void> {
-    await this.setRelay(token, true);
+  /**
+   * A command's first relay write, then what it means for the arm (`apply`), then the
+   * caller told the write is with the camera. Unanswered, the camera may have switched
+   * the relay: the arm is taken to move as commanded (a close is then watched, not
+   * forgotten) and what is read back decides.
+   */
+  private async firstWrite(
+    opts: ExecuteOptions,
+    write: () => Promise<unknown>,
+    apply: () => void,
+  ): Promise<void> {
+    try {
+      await write();
+    } catch (err) {
+      if (!wentOut(err)) throw err;
+      apply();
+      opts.onWritten?.(false);
+      throw err;
+    }
+    apply();
+    opts.onWritten?.(true);
+  }
+
+  private async pulse(
+    token: string,
+    opts: ExecuteOptions = {},
+    apply: () => void = () => undefined,
+  ): Promise<void> {
+    await this.firstWrite(opts, () => this.setRelay(token, true), apply);
     try {
       await sleep(this.relay.pulseMs);
     } finally {
@@ -125,11 +152,15 @@ export class OnvifRelayBarrierDriver implements Driver {
   async reverse(opts: Pick<ExecuteOptions, 'onWritten'> = {}): Promise<unknown> {
     const bistable = this.relay.mode === 'bistable';
     await this.guard(async () => {
-      await this.setRelay(this.relay.token, true);
-      this.closingUntil = 0;
-      this.pulsedOpenAt = Date.now();
-      this.active = true;
-      opts.onWritten?.(true);
+      await this.firstWrite(
+        opts,
+        () => this.setRelay(this.relay.token, true),
+        () => {
+          this.closingUntil = 0;
+          this.pulsedOpenAt = Date.now();
+          this.active = true;
+        },
+      );
       if (!bistable) {
         await sleep(this.relay.pulseMs);
         await this.setRelay(this.relay.token, false);
@@ -145,25 +176,38 @@ export class OnvifRelayBarrierDriver implements Driver {
     const bistable = this.relay.mode === 'bistable';
     await this.guard(async () => {
       switch (a) {
-        case 'open':
-          if (bistable) await this.setRelay(this.relay.token, true);
-          else await this.pulse(this.relay.token);
-          this.pulsedOpenAt = Date.now();
+        case 'open': {
+          const opened = () => {
+            this.pulsedOpenAt = Date.now();
+            this.active = true;
+          };
+          if (bistable) await this.firstWrite(opts, () => this.setRelay(this.relay.token, true), opened);
+          else await this.pulse(this.relay.token, opts, opened);
           this.active = bistable;
           break;
+        }
         case 'hold-open':
-          await this.setRelay(this.relay.token, true);
-          this.active = true;
-          this.holdOpen = true;
+          await this.firstWrite(
+            opts,
+            () => this.setRelay(this.relay.token, true),
+            () => {
+              this.active = true;
+              this.holdOpen = true;
+            },
+          );
           break;
         case 'release':
         case 'close':
         case 'stop':
-          await this.setRelay(this.relay.token, false);
-          this.active = false;
-          this.holdOpen = false;
-          if (a === 'close' && this.relay.travelMs) this.closingUntil = Date.now() + this.relay.travelMs;
-          if (a === 'close') opts.onWritten?.(true);
+          await this.firstWrite(
+            opts,
+            () => this.setRelay(this.relay.token, false),
+            () => {
+              this.active = false;
+              this.holdOpen = false;
+              if (a === 'close' && this.relay.travelMs) this.closingUntil = Date.now() + this.relay.travelMs;
+            },
+          );
           if (a === 'close' && !bistable && this.relay.closeToken) await this.pulse(this.relay.closeToken);
           break;
         default:

@@ -98,4 +98,23 @@ describe('a barrier on a probe’s relay output', () => {
     expect(r.state).toBe('confirmed');
     expect(await relay()).toBe('inactive');
   });
+
+  it('an open whose answer the camera loses is confirmed from the relay read back, not failed', async () => {
+    await simControl(probeControl, '/fault', { fault: 'lost-write-answer', active: true });
+    try {
+      // The camera's answer never comes: the gateway gives up after the probe's timeout (3 s).
+      const res = await gw.post('/api/v1/barriers/side-gate/commands?waitMs=15000', {
+        requestId: 'side-4',
+        action: 'open',
+        reason: 'delivery',
+      });
+      const r = res.body as { state: string; history: { state: string; detail?: string }[] };
+      expect(r.state, JSON.stringify(r)).toBe('confirmed');
+      expect(r.history.map((h) => h.state)).toEqual(['accepted', 'executing', 'confirmed']);
+      expect(r.history.at(-1)!.detail).toMatch(/the write was not answered \(.*\), the state was read back/);
+      expect(await relay()).toBe('active');
+    } finally {
+      await simControl(probeControl, '/fault', { fault: 'lost-write-answer', active: false });
+    }
+  }, 30_000);
 });
