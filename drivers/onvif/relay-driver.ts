@@ -73,11 +73,12 @@ export class OnvifRelayBarrierDriver implements Driver {
    */
   private async firstWrite(
     opts: ExecuteOptions,
-    write: () => Promise<unknown>,
+    token: string,
+    on: boolean,
     apply: () => void,
   ): Promise<void> {
     try {
-      await write();
+      await this.setRelay(token, on);
     } catch (err) {
       if (!wentOut(err)) throw err;
       apply();
@@ -93,7 +94,7 @@ export class OnvifRelayBarrierDriver implements Driver {
     opts: ExecuteOptions = {},
     apply: () => void = () => undefined,
   ): Promise<void> {
-    await this.firstWrite(opts, () => this.setRelay(token, true), apply);
+    await this.firstWrite(opts, token, true, apply);
     try {
       await sleep(this.relay.pulseMs);
     } finally {
@@ -152,15 +153,11 @@ export class OnvifRelayBarrierDriver implements Driver {
   async reverse(opts: Pick<ExecuteOptions, 'onWritten'> = {}): Promise<unknown> {
     const bistable = this.relay.mode === 'bistable';
     await this.guard(async () => {
-      await this.firstWrite(
-        opts,
-        () => this.setRelay(this.relay.token, true),
-        () => {
-          this.closingUntil = 0;
-          this.pulsedOpenAt = Date.now();
-          this.active = true;
-        },
-      );
+      await this.firstWrite(opts, this.relay.token, true, () => {
+        this.closingUntil = 0;
+        this.pulsedOpenAt = Date.now();
+        this.active = true;
+      });
       if (!bistable) {
         await sleep(this.relay.pulseMs);
         await this.setRelay(this.relay.token, false);
@@ -181,33 +178,25 @@ export class OnvifRelayBarrierDriver implements Driver {
             this.pulsedOpenAt = Date.now();
             this.active = true;
           };
-          if (bistable) await this.firstWrite(opts, () => this.setRelay(this.relay.token, true), opened);
+          if (bistable) await this.firstWrite(opts, this.relay.token, true, opened);
           else await this.pulse(this.relay.token, opts, opened);
           this.active = bistable;
           break;
         }
         case 'hold-open':
-          await this.firstWrite(
-            opts,
-            () => this.setRelay(this.relay.token, true),
-            () => {
-              this.active = true;
-              this.holdOpen = true;
-            },
-          );
+          await this.firstWrite(opts, this.relay.token, true, () => {
+            this.active = true;
+            this.holdOpen = true;
+          });
           break;
         case 'release':
         case 'close':
         case 'stop':
-          await this.firstWrite(
-            opts,
-            () => this.setRelay(this.relay.token, false),
-            () => {
-              this.active = false;
-              this.holdOpen = false;
-              if (a === 'close' && this.relay.travelMs) this.closingUntil = Date.now() + this.relay.travelMs;
-            },
-          );
+          await this.firstWrite(opts, this.relay.token, false, () => {
+            this.active = false;
+            this.holdOpen = false;
+            if (a === 'close' && this.relay.travelMs) this.closingUntil = Date.now() + this.relay.travelMs;
+          });
           if (a === 'close' && !bistable && this.relay.closeToken) await this.pulse(this.relay.closeToken);
           break;
         default:
