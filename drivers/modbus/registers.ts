@@ -58,11 +58,26 @@ export function planReads(profile: Profile): ReadRange[] {
   return out;
 }
 
-function order(f: FieldMap, p: Profile) {
-  return { word: f.wordOrder ?? p.wordOrder ?? 'big', byte: f.byteOrder ?? p.byteOrder ?? 'big' };
-}
-
+const wordOrderOf = (f: FieldMap, p: Profile) => f.wordOrder ?? p.wordOrder ?? 'big';
+const byteOrderOf = (f: FieldMap, p: Profile) => f.byteOrder ?? p.byteOrder ?? 'big';
 const swapBytes = (w: number) => ((w & 0xff) << 8) | ((w >> 8) & 0xff);
+
+/** One scratch word pair for 32-bit values: decoding runs on every poll, and allocates nothing. */
+const pair = new DataView(new ArrayBuffer(4));
+
+/** The first (or only) and second register word, in wire order → the number they hold. */
+function rawOf(w0: number, w1: number, dataType: DataType, wordOrder: string, byteOrder: string): number {
+  if (byteOrder === 'little') {
+    w0 = swapBytes(w0);
+    w1 = swapBytes(w1);
+  }
+  if (wordsOf(dataType) === 1) return dataType === 'i16' ? (w0 << 16) >> 16 : w0;
+  pair.setUint16(0, wordOrder === 'little' ? w1 : w0);
+  pair.setUint16(2, wordOrder === 'little' ? w0 : w1);
+  if (dataType === 'i32') return pair.getInt32(0);
+  if (dataType === 'f32') return pair.getFloat32(0);
+  return pair.getUint32(0);
+}
 
 /** Raw register words (in wire order) → the number they hold. */
 export function wordsToRaw(
@@ -71,18 +86,7 @@ export function wordsToRaw(
   wordOrder: string,
   byteOrder: string,
 ): number {
-  const ws = words.map((w) => (byteOrder === 'little' ? swapBytes(w) : w));
-  if (wordsOf(dataType) === 1) {
-    const w = ws[0]!;
-    return dataType === 'i16' ? (w << 16) >> 16 : w;
-  }
-  const [hi, lo] = wordOrder === 'little' ? [ws[1]!, ws[0]!] : [ws[0]!, ws[1]!];
-  const b = Buffer.allocUnsafe(4);
-  b.writeUInt16BE(hi, 0);
-  b.writeUInt16BE(lo, 2);
-  if (dataType === 'i32') return b.readInt32BE(0);
-  if (dataType === 'f32') return b.readFloatBE(0);
-  return b.readUInt32BE(0);
+  return rawOf(words[0]!, words[1] ?? 0, dataType, wordOrder, byteOrder);
 }
 
 /** The number → register words in wire order (inverse of wordsToRaw). Out-of-range values saturate. */
@@ -105,17 +109,6 @@ export function rawToWords(raw: number, dataType: DataType, wordOrder: string, b
 
 const tidy = (v: number) => Math.round(v * 1e6) / 1e6;
 
-function readWords(img: RegisterImage, f: FieldMap): number[] | undefined {
-  const table = f.type === 'input' ? img.input : img.holding;
-  const out: number[] = [];
-  for (let i = 0; i < wordsOf(f.dataType); i++) {
-    const w = table.get(f.address + i);
-    if (w === undefined) return undefined;
-    out.push(w);
-  }
-  return out;
-}
-
 /** Decode every mapped field present in the image into canonical barrier fields. */
 export function decodeFields(profile: Profile, img: RegisterImage): BarrierFields {
   return decodeReading(profile, img).fields;
@@ -134,15 +127,18 @@ export function decodeReading(
       if (v !== undefined) out[f.field] = v;
       continue;
     }
-    const words = readWords(img, f);
-    if (!words) continue;
-    const { word, byte } = order(f, profile);
+    const table = f.type === 'input' ? img.input : img.holding;
+    const w0 = table.get(f.address);
+    const w1 = wordsOf(f.dataType) === 2 ? table.get(f.address + 1) : 0;
+    if (w0 === undefined || w1 === undefined) continue;
+    const word = wordOrderOf(f, profile);
+    const byte = byteOrderOf(f, profile);
     const dt = f.dataType ?? 'u16';
     if (dt === 'bitfield') {
-      out[f.field] = ((wordsToRaw(words, 'u16', word, byte) >> (f.bit ?? 0)) & 1) === 1;
+      out[f.field] = ((rawOf(w0, 0, 'u16', word, byte) >> (f.bit ?? 0)) & 1) === 1;
       continue;
     }
-    const raw = wordsToRaw(words, dt, word, byte);
+    const raw = rawOf(w0, w1, dt, word, byte);
     // "No valid reading": no value rather than the marker scaled into one.
     if (f.unknown !== undefined && raw === f.unknown) {
       unknown.push(f.field);
@@ -170,7 +166,8 @@ export function encodeFields(profile: Profile, fields: BarrierFields, img: Regis
       continue;
     }
     const table = f.type === 'input' ? img.input : img.holding;
-    const { word, byte } = order(f, profile);
+    const word = wordOrderOf(f, profile);
+    const byte = byteOrderOf(f, profile);
     const dt = f.dataType ?? 'u16';
     if (dt === 'bitfield') {
       const cur = wordsToRaw([table.get(f.address) ?? 0], 'u16', word, byte);
