@@ -109,7 +109,11 @@ export const ProfileSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
-    commands: Type.Partial(Type.Object(Object.fromEntries(COMMANDS.map((c) => [c, CommandSchema])))),
+    commands: Type.Partial(
+      Type.Object(Object.fromEntries(COMMANDS.map((c) => [c, CommandSchema])), {
+        additionalProperties: false,
+      }),
+    ),
     /**
      * How the gateway brings a closing arm back up when a vehicle appears: `open`, or
      * `stop-then-open` for controllers that ignore an open while the motor runs down.

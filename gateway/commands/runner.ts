@@ -229,7 +229,8 @@ export class CommandRunner {
           withNote(`arm ${last.arm_state ?? '?'}`, note),
         );
       const abort = aborted(action, last);
-      if (abort) return this.store.transition(rec, 'failed', abort, note);
+      if (abort)
+        return this.store.transition(rec, 'failed', abort, note && `the write was not answered (${note})`);
       if (Date.now() > deadline) {
         const detail = `not confirmed within ${confirmTimeoutMs} ms: arm ${last.arm_state ?? 'unknown'}`;
         return this.store.transition(rec, 'failed', 'timeout', withNote(detail, note));

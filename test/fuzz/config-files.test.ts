@@ -142,4 +142,18 @@ describe('regressions found by the properties', { timeout: TIMEOUT_MS }, () => {
     expect(() => parseProfile(bomb, FILE)).toThrow(DriverError);
     expect(() => parseMqttProfile(bomb, FILE)).toThrow(DriverError);
   });
+
+  it('a command name no gateway action has is refused at its line, not passed on unchecked', () => {
+    // Shrunk from a damaged northgate-hr: `stop` cut to `op`, its write to `{ype: …, addre values: …}`;
+    // the commands map let unknown names through and the semantic check then read w.values of nothing.
+    const text = `name: t
+fields:
+  - { field: arm_state, type: holding, address: 0, states: { '0': closed, '2': open } }
+commands:
+  open: { steps: [{ write: { type: holding, address: 9, values: [1] } }] }
+  op: { steps: [{ write: {ype: holding, addre values: [5], sequence: true } }] }
+`;
+    expect(() => parseProfile(text, FILE)).toThrow(DriverError);
+    expect(() => parseProfile(text, FILE)).toThrow(/fuzz\.yaml:6:\d+: commands\.op: /);
+  });
 });
