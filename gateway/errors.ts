@@ -183,6 +183,12 @@ export const ERRORS = {
     means:
       'the bridge has a `commandKey` and a command from the town broker had no valid hmac, or an issuedAt too far from the gateway clock',
   },
+  GH_AUDIT_UNREADABLE: {
+    status: 500,
+    message: 'cannot read the command audit log {file} back: {detail}',
+    means:
+      'at start the gateway reads its audit log to recover commands under way; the path is not a regular file (a device, a pipe, a directory) or cannot be read: move it aside or fix its permissions',
+  },
   GH_COMMAND_NOT_RECORDED: {
     status: 503,
     message:

@@ -9,9 +9,11 @@ import {
   readdirSync,
   readFileSync,
   renameSync,
+  statSync,
   writeSync,
 } from 'node:fs';
 import path from 'node:path';
+import { GatehouseError } from '../errors.ts';
 import type { CommandRecord } from './schema.ts';
 
 export interface AuditEntry {
@@ -81,7 +83,7 @@ export class AuditLog {
     );
     const out: AuditEntry[] = [];
     for (const file of files) {
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
+      for (const line of readBack(file).split('\n')) {
         if (!line.trim()) continue;
         try {
           out.push(JSON.parse(line) as AuditEntry);
@@ -164,5 +166,15 @@ export class AuditLog {
     if (this.syncing) this.retired.push(this.fd);
     else closeSync(this.fd);
     this.fd = undefined;
+  }
+}
+
+/** A log file's text; a device or a pipe in its place would be read for ever, so only a regular file is. */
+function readBack(file: string): string {
+  try {
+    if (!statSync(file).isFile()) throw new Error('not a regular file (a device, a pipe or a directory)');
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new GatehouseError('GH_AUDIT_UNREADABLE', { file, detail: (err as Error).message });
   }
 }

@@ -16,6 +16,18 @@ const entry = (n: number): AuditEntry => ({
 });
 
 describe('command audit log', () => {
+  it("refuses to read back a device in the log file's place (it would be read for ever), naming it", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-audit-'));
+    symlinkSync('/dev/zero', path.join(dir, 'commands.jsonl'));
+    const log = new AuditLog(dir);
+    expect(() => log.readAll()).toThrow(
+      expect.objectContaining({
+        code: 'GH_AUDIT_UNREADABLE',
+        message: expect.stringMatching(/commands\.jsonl back: not a regular file/),
+      }),
+    );
+  });
+
   it('survives a torn last line and reads back in order', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'gh-audit-'));
     const log = new AuditLog(dir);
