@@ -67,25 +67,33 @@ export async function startFleet(
   port: number,
   devices: string[],
   { intervalMs = 50, maxMs = 120_000 } = {},
-): Promise<{ stop(): Promise<void>; readonly sent: number }> {
+): Promise<{ stop(): Promise<void>; readonly sent: number; readonly published: Published }> {
   const client = await connect(port, `fleet-${process.pid}`);
   let seq = 0;
+  const published: Published = new Map(devices.map((d) => [d, new Set<number>()]));
   const started = Date.now();
   const timer = setInterval(() => {
     if (Date.now() - started > maxMs) return clearInterval(timer);
     if (!client.connected) return; // the gateway is down: a real device's message is lost too
-    for (const d of devices) client.publish(`${P}/${d}/raw`, JSON.stringify({ seq: seq++, ang: seq % 90 }));
+    for (const d of devices) {
+      published.get(d)!.add(seq);
+      client.publish(`${P}/${d}/raw`, JSON.stringify({ seq: seq++, ang: seq % 90 }));
+    }
   }, intervalMs);
   return {
     get sent() {
       return seq;
     },
+    published,
     async stop() {
       clearInterval(timer);
       await client.endAsync();
     },
   };
 }
+
+/** Every sequence number the fleet published, by device. */
+export type Published = Map<string, Set<number>>;
 
 /** Key of a point: device and time (ms), the identity InfluxDB gives a point of one series. */
 const key = (device: string, ms: number) => `${device}@${ms}`;
@@ -181,6 +189,11 @@ export interface Accounting {
   lostKeys: string[];
   /** In InfluxDB but never emitted, or stored with another sequence number. */
   wrong: number;
+  /**
+   * In InfluxDB, unseen by the telemetry recorder, with a number its device did publish
+   * (given `published`): emitted while the recorder was away (a gateway restarting).
+   */
+  unobserved: string[];
   /** Acknowledged by InfluxDB's /write more than once. */
   duplicated: number;
   /** Lines that arrived older than one already written for the same device. */
@@ -192,6 +205,7 @@ export function account(
   stored: Map<string, number>,
   wire: { key: string; cycles: number }[],
   only: (key: string) => boolean = () => true,
+  published?: Published,
 ): Accounting {
   let lost = 0;
   const lostKeys: string[] = [];
@@ -205,7 +219,12 @@ export function account(
       if (lost++ < 5) lostKeys.push(k);
     } else if (s !== c) wrong++;
   }
-  for (const k of stored.keys()) if (!emitted.has(k)) wrong++;
+  const unobserved: string[] = [];
+  for (const [k, c] of stored) {
+    if (emitted.has(k)) continue;
+    if (published?.get(k.split('@')[0]!)?.has(c)) unobserved.push(k);
+    else wrong++;
+  }
   const seen = new Set<string>();
   const newest = new Map<string, number>();
   let duplicated = 0;
@@ -217,7 +236,7 @@ export function account(
     if (Number(t) < (newest.get(device) ?? 0)) outOfOrder++;
     newest.set(device, Math.max(Number(t), newest.get(device) ?? 0));
   }
-  return { emitted: n, stored: stored.size, lost, lostKeys, wrong, duplicated, outOfOrder };
+  return { emitted: n, stored: stored.size, lost, lostKeys, wrong, unobserved, duplicated, outOfOrder };
 }
 
 /** One stat of a sink from the gateway's /metrics (gatehouse_sink_stat). */
