@@ -171,9 +171,11 @@ export class CommandRunner {
       err && !acknowledged ? { result, err: undefined, note: err.message } : { result, err, note: undefined },
     );
     if (action === 'release') {
+      // With the controller whatever comes of it: one that refuses it (its own safety,
+      // a car after our last look) still received it.
+      this.store.transition(rec, 'executing');
       const { err, note } = await outcome;
       if (err) throw err;
-      this.store.transition(rec, 'executing');
       return this.confirm(rec, entry, action, note);
     }
     const refused = new AbortController();
