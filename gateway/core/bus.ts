@@ -15,7 +15,7 @@ export interface TelemetryMessage {
   device: DeviceRef;
   fields: CanonicalFields;
   /** Canonical fields the device has no valid reading of now: their last value no longer holds. */
-  unknown?: string[];
+  unknown?: readonly string[];
   time: number;
 }
 

@@ -43,8 +43,11 @@ export function normalize(kind: DeviceKind, fields: Record<string, unknown>): No
   return { fields: out as CanonicalFields, rejected };
 }
 
+const NONE: readonly string[] = [];
+
 /** Of the fields a driver says it has no reading of, those canonical for the kind. */
-export function canonicalNames(kind: DeviceKind, names: readonly string[] | undefined): string[] {
+export function canonicalNames(kind: DeviceKind, names: readonly string[] | undefined): readonly string[] {
+  if (!names?.length) return NONE; // nearly every poll: no array made for it
   const checks = CHECKS[kind];
-  return (names ?? []).filter((n) => checks.has(n));
+  return names.filter((n) => checks.has(n));
 }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { CommandRecord } from '../../commands/schema.ts';
-import type { Bus, BusMessage } from '../../core/bus.ts';
+import { mergeTelemetry, type Bus, type BusMessage } from '../../core/bus.ts';
+import type { CanonicalFields } from '../../../drivers/contract/canonical.ts';
 import type { CachedSnapshot } from '../../core/snapshots.ts';
 import { frame, type LiveEventData, type LiveEventName } from './frames.ts';
 
@@ -112,9 +113,7 @@ export class LiveFeed {
       );
       const unknown = (m.unknown ?? []).filter((k) => sent[k] !== undefined);
       if (Object.keys(changed).length === 0 && unknown.length === 0) return;
-      const next: Record<string, unknown> = { ...sent, ...changed };
-      for (const k of unknown) delete next[k];
-      this.sentFields.set(m.device.id, next);
+      this.sentFields.set(m.device.id, mergeTelemetry(sent as CanonicalFields, m));
       this.broadcast('state', {
         device: m.device.id,
         fields: changed,
